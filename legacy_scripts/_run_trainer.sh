@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Shared body of the base scripts: the old env-var interface in front of the trainer.
+#
+# Read (with the old defaults):
+#   MODEL       Hugging Face id, local model folder, or smollm2_135m (the embedded default)
+#   TASK        a task data folder (its name picks the task, e.g. Data/original/Copa) or a task name
+#   MODE        ft (all parameters) | lora
+#   LR EPS BS STEPS SEED RANK ALPHA   hyperparameters
+#   TRAIN DEV EVAL                    number of train / dev / eval examples
+#   SYN_TASK    synthetic data folder mixed into training (orig_n_syn scripts)
+#   OUTPUT_DIR  where metrics.jsonl and result.json go
+# Set by the calling base script: TRAINER (zo | regular) and DATA_KIND.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
+
+export MODEL="${MODEL:-smollm2_135m}"
+export TASK="${TASK:?TASK must name a task data folder, e.g. TASK=Data/original/Copa}"
+export MODE="${MODE:-ft}"
+export LR="${LR:-1e-6}"
+export EPS="${EPS:-1e-3}"
+export BS="${BS:-16}"
+export STEPS="${STEPS:-20000}"
+export SEED="${SEED:-0}"
+export TRAIN="${TRAIN:-1000}"
+export DEV="${DEV:-500}"
+export EVAL="${EVAL:-1000}"
+if [ "$MODE" = "lora" ]; then
+    export RANK="${RANK:-8}" ALPHA="${ALPHA:-16}"
+fi
+if [ "$DATA_KIND" = "orig_n_syn" ]; then
+    export SYN_TASK="${SYN_TASK:-${TASK/original/synthetic}}"
+fi
+TAG="${TRAINER}-${MODE}-${DATA_KIND}-lr${LR}-seed${SEED}"
+export OUTPUT_DIR="${OUTPUT_DIR:-$REPO/outputs/legacy/$(basename "$MODEL")/$(basename "$TASK")/$TAG}"
+
+exec "${PYTHON:-python}" -m zo_sweep.train "$@"

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# MeZO (zeroth-order SGD; MODE=lora for MeZO on LoRA adapters) on original task data. The env-var interface is described in _run_trainer.sh.
+TRAINER=zo DATA_KIND=original exec bash "$(dirname "${BASH_SOURCE[0]}")/_run_trainer.sh" "$@"

@@ -1,0 +1,156 @@
+"""The job directory contract: file names, result.json, metrics.jsonl and MeZO's log lines.
+
+Every part of zo_sweep (trainer, job runner, summary, legacy import) reads and writes job
+directories through this module, so the format lives in one place.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+RESULT_FILE = "result.json"
+METRICS_FILE = "metrics.jsonl"
+COMMAND_FILE = "command.sh"
+STDOUT_FILE = "train.out"
+STDERR_FILE = "train.err"
+HYDRA_DIR = ".hydra"
+
+# Job statuses. "ok" is the only one that counts as a finished, usable run.
+OK = "ok"
+FAILED = "failed"
+DIVERGED = "diverged"
+INTERRUPTED = "interrupted"
+TIMEOUT = "timeout"
+SKIPPED = "skipped"
+DRY_RUN = "dry_run"
+STATUSES = (OK, FAILED, DIVERGED, INTERRUPTED, TIMEOUT, SKIPPED, DRY_RUN)
+
+# MeZO's run.py ends a run with these two lines; old logs and foreign scripts are read by them.
+TRAIN_SET_LINE = re.compile(r"^=+\s*Train set\s+(\S+)\s*=+\s*$")
+
+
+def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write JSON so that a reader sees either the old file or the complete new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(_json_safe(payload), handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_result(job_dir: str | Path) -> dict[str, Any] | None:
+    """result.json of a job, or None if it has none. Raises ValueError if it is corrupt."""
+    path = Path(job_dir) / RESULT_FILE
+    if not path.exists():
+        return None
+    try:
+        payload = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: corrupt result file ({err})") from err
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path}: corrupt result file (not a JSON object)")
+    return payload
+
+
+def append_metrics(job_dir: str | Path, record: dict[str, Any]) -> None:
+    """Append one JSON line to metrics.jsonl (one line per logged step)."""
+    with open(Path(job_dir) / METRICS_FILE, "a") as handle:
+        handle.write(json.dumps(_json_safe(record)) + "\n")
+
+
+def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
+    """All readable lines of metrics.jsonl; a truncated last line (a killed job) is skipped."""
+    path = Path(job_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def parse_mezo_log(lines: Iterable[str]) -> tuple[str, dict[str, Any]] | None:
+    """Find the last `===== Train set N =====` line and the metrics dict printed after it.
+
+    Returns (train set id, metrics) or None when the log has no complete pair (a run killed
+    before its end, or a script that does not log in MeZO's way).
+    """
+    found = None
+    pending_id = None
+    for line in _strip_lines(lines):
+        match = TRAIN_SET_LINE.match(line)
+        if match:
+            pending_id = match.group(1)
+            continue
+        if pending_id is not None:
+            metrics = _literal_dict(line)
+            if metrics is not None:
+                found = (pending_id, metrics)
+            pending_id = None
+    return found
+
+
+def print_mezo_summary(train_set: int | str, metrics: dict[str, Any]) -> None:
+    """Log the two closing lines that MeZO's run.py prints, so tools that read old logs read ours."""
+    print(f"===== Train set {train_set} =====", flush=True)
+    print(repr({key: _plain(value) for key, value in metrics.items()}), flush=True)
+
+
+def _strip_lines(lines: Iterable[str]) -> Iterator[str]:
+    for line in lines:
+        # A logging prefix ("2024-01-01 ... - INFO - ...") may stand before the payload.
+        stripped = line.strip()
+        if "=====" in stripped:
+            stripped = stripped[stripped.index("=====") :]
+        elif "{" in stripped:
+            stripped = stripped[stripped.index("{") :]
+        yield stripped
+
+
+def _literal_dict(text: str) -> dict[str, Any] | None:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity; write them as null so every reader can parse the file."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    value = _plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
