@@ -1,0 +1,88 @@
+"""The summary on directories made by a real sweep (`python -m zo_sweep ... -m`) on the tiny model."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zo_sweep.summary import load, views
+from zo_sweep.summary.plots import write_plots
+
+HAS_APP = importlib.util.find_spec("zo_sweep.app") is not None
+HAS_TRAINER = importlib.util.find_spec("zo_sweep.train") is not None
+needs_app = pytest.mark.skipif(not HAS_APP, reason="needs the sweep application (zo_sweep.app)")
+needs_trainer = pytest.mark.skipif(
+    not (HAS_APP and HAS_TRAINER),
+    reason="needs the sweep application (zo_sweep.app) and the trainer (zo_sweep.train)",
+)
+
+
+def run_sweep(root: Path, repo_root: Path, model_dir: Path, *extra: str) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "zo_sweep",
+        f"model.id={model_dir}",
+        "model.name=tiny",
+        "task=sst2",
+        "method=fo_lora",
+        f"output_root={root}",
+        "steps=2",
+        "num_train=8",
+        "num_dev=8",
+        "num_eval=8",
+        "gpus=[]",
+        *extra,
+        "-m",
+        "lr=1e-3,1e-4",
+    ]
+    completed = subprocess.run(
+        command, cwd=repo_root, capture_output=True, text=True, check=False, timeout=300
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+
+
+@needs_app
+def test_a_dry_run_sweep_reads_back_from_hydra_directories(repo_root: Path, tmp_path: Path) -> None:
+    run_sweep(tmp_path, repo_root, tmp_path / "no_model_needed", "dry_run=true")
+    frame = load(tmp_path)
+    assert sorted(frame["lr"]) == [1e-4, 1e-3]
+    assert set(frame["status"]) == {"dry_run"} and set(frame["model"]) == {"tiny"}
+    assert frame["timestamp"].notna().all() and frame["timestamp"].nunique() == 1
+    assert views.failures(frame).empty and views.best(frame).empty
+
+
+@pytest.fixture(scope="module")
+def sweep_root(
+    tiny_model_dir: Path, repo_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    root = tmp_path_factory.mktemp("sweep")
+    run_sweep(root, repo_root, tiny_model_dir)
+    return root
+
+
+@needs_trainer
+def test_every_job_of_the_sweep_is_one_finished_row(sweep_root: Path) -> None:
+    frame = load(sweep_root)
+    assert sorted(frame["lr"]) == [1e-4, 1e-3]
+    assert set(frame["status"]) == {"ok"}
+    assert set(frame["model"]) == {"tiny"} and set(frame["task"]) == {"sst2"}
+    assert set(frame["method"]) == {"fo_lora"} and set(frame["data"]) == {"original"}
+    assert frame["timestamp"].notna().all() and frame["timestamp"].nunique() == 1
+    assert (frame["steps_done"] == 2).all()
+    assert frame["best_dev"].between(0, 1).all() and frame["test_at_best"].between(0, 1).all()
+
+
+@needs_trainer
+def test_views_and_plots_on_the_sweep(sweep_root: Path, tmp_path: Path) -> None:
+    frame = load(sweep_root)
+    best = views.best(frame)
+    assert len(best) == 1 and best.loc[0, "configs_tried"] == 2
+    assert list(views.compare(frame).columns) == ["model", "task", "fo_lora original"]
+    assert views.failures(frame).empty
+    names = sorted(path.name for path in write_plots(frame, tmp_path))
+    assert names == ["curves_tiny_sst2_fo_lora_original.png", "lr_tiny_sst2.png"]

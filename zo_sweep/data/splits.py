@@ -1,0 +1,176 @@
+"""Seeded train / dev / test splits of a task folder, sampled as in MeZO.
+
+train and dev come from one seeded permutation of the train file (dev = its last ``num_dev``,
+train = its first ``num_train``, never overlapping); test comes from the test file, or from the
+validation file where there is no test file, with a fixed seed so that every training seed is
+evaluated on the same examples. With a synthetic folder, half of the training examples (by
+default) come from the synthetic train file; dev and test always come from the original folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zo_sweep.data.layout import expected_names, resolve_task_dir, split_file
+from zo_sweep.data.readers import display_name, read_records
+from zo_sweep.tasks import DataError, Example, RecordError, TaskSpec, load_task_spec
+
+log = logging.getLogger(__name__)
+
+# MeZO samples its evaluation set with seed 0 whatever the training seed.
+TEST_SEED = 0
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The examples one run trains, selects and tests on."""
+
+    task: TaskSpec
+    train: list[Example]
+    dev: list[Example]
+    test: list[Example]
+
+
+def load_splits(
+    task_dir: str | Path,
+    task_name: str | None = None,
+    synthetic_dir: str | Path | None = None,
+    num_train: int = 1000,
+    num_dev: int = 100,
+    num_eval: int = 1000,
+    seed: int = 0,
+    synthetic_fraction: float = 0.5,
+) -> Splits:
+    """Read a task folder (and optionally a synthetic one) and sample the three splits.
+
+    ``task_name`` defaults to the folder's name ("Copa" -> copa). Sizes larger than the data are
+    clipped with a warning. ``synthetic_fraction`` is the share of ``num_train`` drawn from
+    ``synthetic_dir``'s train file. A size of 0 gives an empty split (e.g. zero-shot runs).
+    """
+    _check_sizes(num_train=num_train, num_dev=num_dev, num_eval=num_eval, seed=seed)
+    if not 0.0 <= synthetic_fraction <= 1.0:
+        raise DataError(f"synthetic_fraction must be between 0 and 1, got {synthetic_fraction}")
+    task_dir = resolve_task_dir(task_dir)
+    spec = load_task_spec(task_name or task_dir.name)
+    num_synthetic = round(num_train * synthetic_fraction) if synthetic_dir is not None else 0
+
+    train, dev = _train_and_dev(task_dir, spec, num_train - num_synthetic, num_dev, seed)
+    if synthetic_dir is not None:
+        train = _mix(train, _synthetic_train(synthetic_dir, spec, num_synthetic, seed), seed)
+    test = _test(task_dir, spec, num_eval)
+    _require_nonempty(task_dir, train=(train, num_train), dev=(dev, num_dev), test=(test, num_eval))
+    log.info("%s: %d train, %d dev, %d test examples", spec.name, len(train), len(dev), len(test))
+    return Splits(task=spec, train=train, dev=dev, test=test)
+
+
+def read_examples(path: Path, spec: TaskSpec) -> list[Example]:
+    """Every record of a file as an Example; a bad record is a DataError naming its line."""
+    examples = []
+    for where, record in read_records(path):
+        try:
+            examples.append(spec.make_example(record))
+        except RecordError as err:
+            raise DataError(f"{where}: {err}") from None
+    if not examples:
+        raise DataError(f"{display_name(path)}: no records")
+    return examples
+
+
+def _train_and_dev(
+    task_dir: Path, spec: TaskSpec, num_train: int, num_dev: int, seed: int
+) -> tuple[list[Example], list[Example]]:
+    path = _required_file(task_dir, "train", spec)
+    pool = read_examples(path, spec)
+    n_train, n_dev = _fit_train_and_dev(len(pool), num_train, num_dev, display_name(path))
+    order = _permutation(len(pool), seed)
+    train = [pool[i] for i in order[:n_train]]
+    dev = [pool[i] for i in order[len(pool) - n_dev :]]
+    return train, dev
+
+
+def _fit_train_and_dev(
+    available: int, num_train: int, num_dev: int, source: str
+) -> tuple[int, int]:
+    """Clip the sizes to the file; a file too small for both is divided in proportion."""
+    if num_train + num_dev <= available:
+        return num_train, num_dev
+    if num_train == 0 or num_dev == 0:
+        n_train, n_dev = min(num_train, available), min(num_dev, available)
+    else:
+        n_dev = max(1, round(available * num_dev / (num_train + num_dev)))
+        n_train = available - n_dev
+    log.warning(
+        "%s has %d examples, fewer than %d train + %d dev: using %d train + %d dev",
+        source, available, num_train, num_dev, n_train, n_dev,
+    )  # fmt: skip
+    return n_train, n_dev
+
+
+def _synthetic_train(
+    synthetic_dir: str | Path, spec: TaskSpec, num: int, seed: int
+) -> list[Example]:
+    folder = Path(synthetic_dir).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"synthetic data folder '{synthetic_dir}' not found")
+    path = _required_file(folder, "train", spec)
+    pool = read_examples(path, spec)
+    return [pool[i] for i in _permutation(len(pool), seed)[: _clip(num, len(pool), path, "train")]]
+
+
+def _mix(original: list[Example], synthetic: list[Example], seed: int) -> list[Example]:
+    """Interleave by a seeded shuffle, so every batch sees both kinds of data."""
+    combined = original + synthetic
+    return [combined[i] for i in _permutation(len(combined), seed)]
+
+
+def _test(task_dir: Path, spec: TaskSpec, num_eval: int) -> list[Example]:
+    path = split_file(task_dir, "test", spec) or split_file(task_dir, "validation", spec)
+    if path is None:
+        raise DataError(
+            f"{task_dir.name}/: no test or validation file "
+            f"(looked for {expected_names('test', spec)} and {expected_names('validation', spec)})"
+        )
+    pool = read_examples(path, spec)
+    return [
+        pool[i]
+        for i in _permutation(len(pool), TEST_SEED)[: _clip(num_eval, len(pool), path, "test")]
+    ]
+
+
+def _required_file(task_dir: Path, split: str, spec: TaskSpec) -> Path:
+    path = split_file(task_dir, split, spec)
+    if path is None:
+        raise DataError(
+            f"{task_dir.name}/: no {split} file (looked for {expected_names(split, spec)})"
+        )
+    return path
+
+
+def _clip(wanted: int, available: int, path: Path, split: str) -> int:
+    if wanted > available:
+        log.warning(
+            "%s has %d examples, fewer than the %d %s examples asked for: using %d",
+            display_name(path), available, wanted, split, available,
+        )  # fmt: skip
+    return min(wanted, available)
+
+
+def _permutation(size: int, seed: int) -> list[int]:
+    # RandomState's stream is frozen by numpy, so a seed gives the same split in every version.
+    return np.random.RandomState(seed).permutation(size).tolist()
+
+
+def _check_sizes(**sizes: int) -> None:
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise DataError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def _require_nonempty(task_dir: Path, **splits: tuple[list[Example], int]) -> None:
+    for name, (examples, wanted) in splits.items():
+        if wanted > 0 and not examples:
+            raise DataError(f"{task_dir.name}/: the {name} split is empty")

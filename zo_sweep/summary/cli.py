@@ -1,0 +1,122 @@
+"""`python -m zo_sweep.summary [DIR ...]` (or `zo-summary`): job directories to tables and plots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from zo_sweep.summary import render, views
+from zo_sweep.summary.load import DEFAULT_DIR, SummaryWarning, load
+
+# --<option> VALUE keeps the rows whose column equals one of the (comma-separated) values.
+FILTER_COLUMNS = ("purpose", "model", "task", "method", "data", "status")
+PROG = "python -m zo_sweep.summary"
+
+
+class UsageError(Exception):
+    """A mistake on the command line, reported as one line."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Summarise sweep job directories: one row per job, best lr, comparisons, failures.",
+    )
+    parser.add_argument(
+        "dirs", nargs="*", type=Path, help=f"where to look (default: {DEFAULT_DIR}/)"
+    )
+    parser.add_argument("--view", choices=sorted(views.VIEWS), default="runs", help="which table")
+    parser.add_argument(
+        "--format", choices=sorted(render.FORMATS), help="default: a terminal table"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="write the table to this file (format from suffix)"
+    )
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="also write PNG plots to DIR")
+    for column in FILTER_COLUMNS:
+        parser.add_argument(
+            f"--{column}",
+            action="append",
+            metavar="NAME",
+            help=f"keep only this {column} (repeatable, or a,b)",
+        )
+    parser.add_argument(
+        "--since", metavar="DATE", help="keep jobs started on or after DATE (e.g. 2024-05-01)"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    dirs = args.dirs or [Path(DEFAULT_DIR)]
+    missing = [str(d) for d in dirs if not d.exists()]
+    if missing:
+        raise UsageError(f"no such directory: {', '.join(missing)}")
+    frame = filter_rows(load_reporting_warnings(dirs), args)
+    if frame.empty:
+        print(f"no jobs found under {', '.join(map(str, dirs))} (after filters)", file=sys.stderr)
+    table = views.VIEWS[args.view](frame)
+    text = render.render(table, render.format_for(args.out, args.format))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out} ({len(table)} rows)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if args.plot:
+        from zo_sweep.summary.plots import write_plots  # matplotlib only when asked for
+
+        written = write_plots(frame, args.plot)
+        print(f"wrote {len(written)} plots to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def load_reporting_warnings(dirs: list[Path]) -> pd.DataFrame:
+    """load(), with each unreadable file reported as one `warning:` line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SummaryWarning)
+        frame = load(dirs)
+    for warning in caught:
+        if issubclass(warning.category, SummaryWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return frame
+
+
+def filter_rows(frame: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
+    keep = pd.Series(True, index=frame.index)
+    for column in FILTER_COLUMNS:
+        wanted = getattr(args, column)
+        if wanted:
+            values = {
+                value.strip() for item in wanted for value in item.split(",") if value.strip()
+            }
+            keep &= frame[column].isin(values)
+    if args.since:
+        keep &= frame["timestamp"] >= parse_date(args.since)
+    return frame[keep].reset_index(drop=True)
+
+
+def parse_date(text: str) -> pd.Timestamp:
+    try:
+        date = pd.Timestamp(text)
+    except ValueError:
+        date = pd.NaT
+    if pd.isna(date):
+        raise UsageError(f"--since: not a date: {text!r} (use e.g. 2024-05-01)")
+    return date

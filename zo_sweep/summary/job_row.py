@@ -1,0 +1,214 @@
+"""One job directory -> one summary row (see schema.COLUMNS).
+
+Reads `.hydra/config.yaml` with PyYAML's C loader (OmegaConf is ~50x slower, and a summary of
+an archive reads thousands of them) and `result.json` through `zo_sweep.records`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zo_sweep import records
+from zo_sweep.summary import schema
+
+CONFIG_FILE = Path(records.HYDRA_DIR) / "config.yaml"
+TIMESTAMP_PART = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$")
+# A job without result.json counts as running if one of these changed within the window
+# (the config is written when the job starts, the others while it trains).
+ACTIVITY_FILES = (str(CONFIG_FILE), records.STDOUT_FILE, records.STDERR_FILE, records.METRICS_FILE)
+RUNNING_WINDOW_S = 15 * 60
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Where each row field lives in the composed job config (dotted path).
+CONFIG_FIELDS = {
+    "purpose": "purpose",
+    "model": "model.name",
+    "task": "task.name",
+    "method": "method.name",
+    "data": "data.name",
+    "lr": "lr",
+    "bs": "bs",
+    "steps": "steps",
+    "seed": "seed",
+    "eps": "eps",
+    "rank": "rank",
+    "alpha": "alpha",
+    "num_train": "num_train",
+}
+RESULT_FIELDS = (
+    "metric",
+    "zero_shot_dev",
+    "best_dev",
+    "best_step",
+    "final_dev",
+    "test_at_best",
+    "steps_done",
+    "wall_seconds",
+    "peak_memory_mb",
+    "skipped_from",
+    "config_hash",
+)
+
+
+class RowProblem(Exception):
+    """A file of the job could not be read; the message names the file."""
+
+
+def read_job_row(job_dir: Path, *, now: float | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The row of one job and the problems met reading it (bad files never raise)."""
+    problems: list[str] = []
+    row: dict[str, Any] = {"path": str(job_dir), "timestamp": path_timestamp(job_dir)}
+    try:
+        row.update(config_fields(read_config(job_dir)))
+    except RowProblem as problem:
+        problems.append(str(problem))
+    try:
+        result = read_result(job_dir)
+    except RowProblem as problem:
+        problems.append(str(problem))
+        result = None
+    if result is not None:
+        row.update(result_fields(result))
+    if problems:
+        row["status"] = schema.CORRUPT
+        row["error"] = problems[-1]
+    elif result is None:
+        row["status"] = activity_status(job_dir, now=now)
+    if row["status"] not in schema.NOT_FAILURES and not row.get("error"):
+        row["error"] = last_stderr_line(job_dir)
+    return row, problems
+
+
+def read_result(job_dir: Path) -> dict[str, Any] | None:
+    """result.json of a job; a skipped (resumed) job's metrics come from the job it points at."""
+    try:
+        result = records.read_result(job_dir)
+    except ValueError as err:
+        raise RowProblem(str(err)) from err
+    if result is None:
+        return None
+    if not result.get("status"):
+        raise RowProblem(f"{job_dir / records.RESULT_FILE}: corrupt result file (no status)")
+    if result["status"] == records.SKIPPED and result.get("best_dev") is None:
+        result = {**_source_result(result.get("skipped_from")), **_present(result)}
+    return result
+
+
+def result_fields(result: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: result.get(key) for key in RESULT_FIELDS}
+    fields["status"] = result["status"]
+    fields["error"] = _last_line(result.get("error")) or _last_line(result.get("error_tail"))
+    return fields
+
+
+def _source_result(source: Any) -> dict[str, Any]:
+    if not source:
+        return {}
+    try:
+        return records.read_result(Path(str(source))) or {}
+    except ValueError:
+        return {}  # the source's own row reports the corrupt file
+
+
+def _present(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in mapping.items() if value is not None}
+
+
+def read_config(job_dir: Path) -> dict[str, Any]:
+    path = job_dir / CONFIG_FILE
+    try:
+        with open(path, "rb") as handle:
+            config = yaml.load(handle, Loader=_YAML_LOADER)
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise RowProblem(f"{path}: corrupt config file ({reason})") from err
+    if not isinstance(config, dict):
+        raise RowProblem(f"{path}: corrupt config file (not a mapping)")
+    return config
+
+
+def config_fields(config: dict[str, Any]) -> dict[str, Any]:
+    """The row fields held in a composed job config (interpolations resolved where needed)."""
+    fields = {name: _select(config, dotted) for name, dotted in CONFIG_FIELDS.items()}
+    if any(_is_interpolation(value) for value in fields.values()):
+        fields.update(_resolve_interpolations(config, fields))
+    return fields
+
+
+def path_timestamp(job_dir: Path) -> str | None:
+    """The sweep's (or single run's) timestamp: the last path part in Hydra's time format."""
+    for part in reversed(job_dir.parts):
+        if TIMESTAMP_PART.match(part):
+            return part
+    return None
+
+
+def activity_status(job_dir: Path, *, now: float | None = None) -> str:
+    """`running` if the job wrote output within RUNNING_WINDOW_S, else `missing`."""
+    now = time.time() if now is None else now
+    latest = 0.0
+    for name in ACTIVITY_FILES:
+        try:
+            latest = max(latest, os.stat(job_dir / name).st_mtime)
+        except OSError:
+            continue
+    return schema.RUNNING if now - latest < RUNNING_WINDOW_S else schema.MISSING
+
+
+def last_stderr_line(job_dir: Path, max_bytes: int = 8192) -> str | None:
+    """The last non-empty line of train.err (read from its end: it can be large)."""
+    try:
+        with open(job_dir / records.STDERR_FILE, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - max_bytes))
+            tail = handle.read().decode(errors="replace")
+    except OSError:
+        return None
+    return _last_line(tail)
+
+
+def _last_line(text: Any) -> str | None:
+    if not text:
+        return None
+    if isinstance(text, list):
+        text = "\n".join(str(line) for line in text)
+    # Progress bars redraw with carriage returns; the last redraw is the line that counts.
+    lines = [line.strip() for line in re.split(r"[\r\n]+", str(text)) if line.strip()]
+    return lines[-1] if lines else None
+
+
+def _select(config: dict[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for key in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _is_interpolation(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _resolve_interpolations(config: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The rare slow path: let OmegaConf resolve the fields that are interpolations."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    conf = OmegaConf.create(config)
+    resolved = {}
+    for name, value in fields.items():
+        if not _is_interpolation(value):
+            continue
+        try:
+            resolved[name] = OmegaConf.select(conf, CONFIG_FIELDS[name])
+        except OmegaConfBaseException:
+            resolved[name] = None  # e.g. a custom resolver this process does not register
+    return resolved
