@@ -1,0 +1,3 @@
+from zo_sweep.train.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""The trainer's settings: command-line flags whose defaults come from the old env vars.
+
+`python -m zo_sweep.train --lr 1e-6` and `LR=1e-6 python -m zo_sweep.train` mean the same; a
+flag wins over its variable. Every flag's variable is its upper-case name (--eval-steps reads
+EVAL_STEPS), so the base scripts in legacy_scripts/ drive the trainer with env vars alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """An impossible or malformed setting, as one line of text."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "smollm2_135m"
+    model_name: str = ""
+    dtype: str = "auto"
+    task: str = "sst2"
+    task_name: str = ""
+    syn_task: str = ""
+    data_kind: str = "original"
+    trainer: str = "zo"  # zo (MeZO) | regular (first-order)
+    mode: str = "ft"  # ft (all parameters) | lora
+    lr: float = 1e-6
+    bs: int = 16
+    steps: int = 20000
+    seed: int = 0
+    eps: float = 1e-3
+    rank: int = 8
+    alpha: float = 16.0
+    lora_dropout: float = 0.0
+    lora_targets: str = "q_proj,v_proj"
+    train: int = 1000
+    dev: int = 500
+    eval: int = 1000
+    eval_steps: int = 0  # 0: evaluate only at the start and at the end
+    log_steps: int = 10
+    optim: str = "adamw"  # first-order only: adamw | sgd
+    wd: float = 0.0
+    lr_scheduler: str = "constant"  # constant | linear
+    n_perturb: int = 1
+    grad_accum: int = 1
+    grad_ckpt: bool = False
+    train_objective: str = ""  # ce | lm; empty: the task's own
+    score: str = "mean"  # mean | sum of the candidate's token log-probabilities
+    max_length: int = 512
+    eval_bs: int = 16
+    device: str = "auto"
+    output_dir: str = "outputs/train"
+
+    @property
+    def method(self) -> str:
+        """The zo_sweep method name: zo, zo_lora, fo_full or fo_lora."""
+        if self.trainer == "zo":
+            return "zo_lora" if self.mode == "lora" else "zo"
+        return "fo_lora" if self.mode == "lora" else "fo_full"
+
+    @property
+    def lora(self) -> bool:
+        return self.mode == "lora"
+
+    @property
+    def targets(self) -> list[str]:
+        return [name.strip() for name in self.lora_targets.split(",") if name.strip()]
+
+
+CHOICES = {
+    "trainer": ("zo", "regular"),
+    "mode": ("ft", "lora"),
+    "optim": ("adamw", "sgd"),
+    "lr_scheduler": ("constant", "linear"),
+    "train_objective": ("", "ce", "lm"),
+    "score": ("mean", "sum"),
+    "dtype": ("auto", "float32", "bfloat16", "float16"),
+}
+POSITIVE = ("lr", "bs", "steps", "eps", "rank", "alpha", "eval_bs", "max_length", "n_perturb")
+NON_NEGATIVE = ("train", "dev", "eval", "eval_steps", "log_steps", "wd", "lora_dropout", "seed")
+
+
+def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> TrainConfig:
+    environ = dict(os.environ if environ is None else environ)
+    parser = _build_parser()
+    values = vars(parser.parse_args(argv))
+    for spec in fields(TrainConfig):
+        if values[spec.name] is None:
+            values[spec.name] = _from_env(spec.name, spec.default, environ)
+    config = TrainConfig(**values)
+    validate(config)
+    return config
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m zo_sweep.train",
+        description="Fine-tune a causal LM on a task with MeZO, first-order or LoRA. "
+        "Every option also reads the env var of its upper-case name (e.g. --lr / LR).",
+    )
+    for spec in fields(TrainConfig):
+        flag = "--" + spec.name.replace("_", "-")
+        help_text = f"env {spec.name.upper()}, default {spec.default!r}"
+        if spec.type in ("bool", bool):
+            parser.add_argument(flag, type=_parse_bool, default=None, help=help_text)
+        else:
+            parser.add_argument(flag, type=str, default=None, help=help_text)
+    return parser
+
+
+def _from_env(name: str, default, environ: dict[str, str]):
+    raw = environ.get(name.upper())
+    return default if raw is None or raw == "" else raw
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {text!r}")
+
+
+def validate(config: TrainConfig) -> None:
+    """Coerce types in place (frozen dataclass: via object.__setattr__) and check ranges."""
+    for spec in fields(TrainConfig):
+        value = getattr(config, spec.name)
+        object.__setattr__(config, spec.name, _coerce(spec.name, value, spec.default))
+    for name, allowed in CHOICES.items():
+        if getattr(config, name) not in allowed:
+            shown = ", ".join(a for a in allowed if a)
+            raise ConfigError(f"{name.upper()}={getattr(config, name)!r}: use one of {shown}")
+    for name in POSITIVE:
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name.upper()}={getattr(config, name)} must be positive")
+    for name in NON_NEGATIVE:
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name.upper()}={getattr(config, name)} must not be negative")
+    if config.bs % config.grad_accum:
+        raise ConfigError(f"BS={config.bs} is not divisible by GRAD_ACCUM={config.grad_accum}")
+    if config.lora and not config.targets:
+        raise ConfigError("LORA_TARGETS is empty: name the modules that get adapters")
+
+
+def _coerce(name: str, value, default):
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else _parse_bool(value)
+    if isinstance(default, (int, float)):
+        kind = type(default)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name.upper()}={value!r} is not a number") from None
+        if kind is int:
+            if number != int(number):
+                raise ConfigError(f"{name.upper()}={value!r} must be a whole number")
+            return int(number)
+        return number
+    return str(value)
+
+
+def output_path(config: TrainConfig) -> Path:
+    return Path(config.output_dir)

@@ -1,0 +1,170 @@
+"""The training loop: sample batches, step, log, evaluate on dev, keep the best state, test it."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from zo_sweep import records
+from zo_sweep.tasks import TaskSpec
+from zo_sweep.train.best_state import BestState
+from zo_sweep.train.config import TrainConfig
+from zo_sweep.train.scoring import Encoded, evaluate
+from zo_sweep.train.steppers import make_stepper
+
+
+@dataclass
+class Outcome:
+    """What a run reached; becomes the metrics part of result.json."""
+
+    status: str = records.OK
+    metric: str = "accuracy"
+    zero_shot_dev: float | None = None
+    zero_shot_test: float | None = None
+    final_dev: float | None = None
+    best_dev: float | None = None
+    best_step: int = 0
+    test_at_best: float | None = None
+    dev_metrics: dict = field(default_factory=dict)
+    test_metrics: dict = field(default_factory=dict)
+    steps_done: int = 0
+    train_seconds: float = 0.0
+    seconds_per_step: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class EncodedSplits:
+    train: list[Encoded]
+    dev: list[Encoded]
+    test: list[Encoded]
+
+
+def batches(items: Sequence[Encoded], size: int, seed: int) -> Iterator[list[Encoded]]:
+    """Endless batches, reshuffled each epoch by a generator seeded with the run's seed."""
+    generator = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(len(items), generator=generator).tolist()
+        for start in range(0, len(order) - size + 1, size) if len(order) >= size else [0]:
+            yield [items[i] for i in order[start : start + size]]
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    if config.lr_scheduler == "linear":
+        return config.lr * max(0.0, 1.0 - (step - 1) / config.steps)
+    return config.lr
+
+
+class Run:
+    """One training run, writing metrics.jsonl into `out_dir` as it goes."""
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        spec: TaskSpec,
+        data: EncodedSplits,
+        config: TrainConfig,
+        out_dir: Path,
+    ) -> None:
+        self.model, self.tokenizer, self.spec, self.data = model, tokenizer, spec, data
+        self.config, self.out_dir = config, out_dir
+        self.metric = spec.metrics[0]
+        self.objective = config.train_objective or spec.train_objective
+        self.best = BestState(model, out_dir, in_memory=config.lora)
+        self.outcome = Outcome(metric=self.metric)
+        self.started = time.perf_counter()
+
+    def evaluate(self, items: list[Encoded]) -> dict[str, float]:
+        return evaluate(
+            self.model, self.tokenizer, items, self.spec, self.config.eval_bs, self.config.score
+        )
+
+    def log(self, record: dict) -> None:
+        record["seconds"] = round(time.perf_counter() - self.started, 3)
+        records.append_metrics(self.out_dir, record)
+
+    def run(self) -> Outcome:
+        self._zero_shot()
+        try:
+            self._train()
+            self._test_best()
+        finally:
+            self.best.discard()
+        return self.outcome
+
+    def _zero_shot(self) -> None:
+        dev = self.evaluate(self.data.dev)
+        test = self.evaluate(self.data.test)
+        self.outcome.zero_shot_dev = self.outcome.best_dev = dev[self.metric]
+        self.outcome.zero_shot_test = test[self.metric]
+        self.outcome.dev_metrics, self.outcome.test_metrics = dev, test
+        self.log({"step": 0, **_prefixed("dev", dev), **_prefixed("test", test)})
+
+    def _train(self) -> None:
+        config = self.config
+        if config.steps == 0 or not self.data.train:
+            return
+        stepper = make_stepper(self.model, config, self.objective, self.tokenizer.pad_token_id)
+        stream = batches(self.data.train, min(config.bs, len(self.data.train)), config.seed)
+        losses: list[float] = []
+        started = time.perf_counter()
+        progress = tqdm(
+            range(1, config.steps + 1),
+            desc=config.method,
+            file=sys.stderr,
+            dynamic_ncols=True,
+            mininterval=2.0,
+        )
+        for step in progress:
+            lr = learning_rate(config, step)
+            stepper.set_lr(lr)
+            loss = stepper.step(next(stream), step)
+            self.outcome.steps_done = step
+            if not math.isfinite(loss):
+                self.log({"step": step, "loss": None, "lr": lr})
+                self.outcome.status = records.DIVERGED
+                break
+            losses.append(loss)
+            if step % config.log_steps == 0 or step == config.steps:
+                self.log({"step": step, "loss": sum(losses) / len(losses), "lr": lr})
+                progress.set_postfix(loss=f"{sum(losses) / len(losses):.4f}")
+                losses = []
+            if step == config.steps or (config.eval_steps and step % config.eval_steps == 0):
+                self._evaluate_dev(step)
+        progress.close()
+        self.outcome.train_seconds = time.perf_counter() - started
+        if self.outcome.steps_done:
+            self.outcome.seconds_per_step = self.outcome.train_seconds / self.outcome.steps_done
+
+    def _evaluate_dev(self, step: int) -> None:
+        dev = self.evaluate(self.data.dev)
+        self.outcome.final_dev = dev[self.metric]
+        self.log({"step": step, **_prefixed("dev", dev)})
+        if dev[self.metric] > self.outcome.best_dev:
+            self.outcome.best_dev, self.outcome.best_step = dev[self.metric], step
+            self.outcome.dev_metrics = dev
+            self.best.save(step)
+
+    def _test_best(self) -> None:
+        """Test the best dev state; the zero-shot test already covers a best step of 0."""
+        if self.outcome.best_step == 0:
+            self.outcome.test_at_best = self.outcome.zero_shot_test
+            return
+        if self.outcome.best_step != self.outcome.steps_done or self.outcome.status != records.OK:
+            self.best.restore()
+        self.outcome.test_metrics = self.evaluate(self.data.test)
+        self.outcome.test_at_best = self.outcome.test_metrics[self.metric]
+
+
+def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
+    return {f"{prefix}_{name}": value for name, value in metrics.items()}

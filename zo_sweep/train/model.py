@@ -1,0 +1,96 @@
+"""Loading a causal LM and its tokenizer, and wrapping it with LoRA adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+
+from zo_sweep import embedded
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class ModelNotFound(RuntimeError):
+    """The model name is neither a local folder, a cached hub model, nor reachable."""
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """`auto`: bf16 on a GPU, fp32 on the CPU (where half precision is slow and lossy)."""
+    if dtype in (None, "", "auto"):
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
+    if device.type == "cpu" and DTYPES[dtype] is not torch.float32:
+        return torch.float32
+    return DTYPES[dtype]
+
+
+def resolve_model_path(model_id: str) -> str:
+    """The embedded default's cached folder, a local folder, or the hub id unchanged."""
+    if model_id == embedded.NAME:
+        return str(embedded.ensure_embedded_model())
+    return model_id
+
+
+def load_model(
+    model_id: str, dtype: str = "auto", device: str | torch.device | None = None
+) -> tuple[PreTrainedModel, AutoTokenizer]:
+    device = pick_device(device)
+    source = resolve_model_path(model_id)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=pick_dtype(dtype, device), attn_implementation="sdpa"
+        )
+    except (OSError, ValueError) as err:
+        raise ModelNotFound(_not_found_message(model_id, err)) from err
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.use_cache = False
+    return model.to(device), tokenizer
+
+
+def _not_found_message(model_id: str, err: Exception) -> str:
+    if Path(model_id).exists():
+        return f"model folder '{model_id}' could not be loaded: {_first_line(err)}"
+    return (
+        f"model '{model_id}' not found: not a local folder, not in the Hugging Face cache, "
+        "and not reachable on the hub"
+    )
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def add_lora(
+    model: PreTrainedModel, *, rank: int, alpha: float, dropout: float, targets: list[str]
+) -> PreTrainedModel:
+    """Freeze the base model and add trainable LoRA adapters on `targets` (peft)."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+    try:
+        return get_peft_model(model, config)
+    except ValueError as err:
+        raise ValueError(
+            f"LoRA targets {targets} do not fit this model: {_first_line(err)}"
+        ) from err
+
+
+def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    return [param for param in model.parameters() if param.requires_grad]
