@@ -34,10 +34,35 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
 
 
 def resolve_model_path(model_id: str) -> str:
-    """The embedded default's cached folder, a local folder, or the hub id unchanged."""
+    """The embedded default's cached folder, a local folder, or a hub id known to exist."""
     if model_id == embedded.NAME:
         return str(embedded.ensure_embedded_model())
+    if not Path(model_id).exists():
+        _check_hub_model(model_id)
     return model_id
+
+
+def _check_hub_model(model_id: str) -> None:
+    """Fail fast with one line, instead of the hub client's minute of retries, when a hub id
+    is neither cached nor reachable."""
+    from huggingface_hub import HfApi, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
+
+    try:
+        if isinstance(try_to_load_from_cache(model_id, "config.json"), str):
+            return
+        HfApi().model_info(model_id, timeout=10)
+    except HFValidationError as err:
+        raise ModelNotFound(f"model '{model_id}' is not a folder or a valid hub id") from err
+    except GatedRepoError as err:
+        raise ModelNotFound(
+            f"model '{model_id}' is gated: accept its licence on the hub and log in "
+            "(huggingface-cli login)"
+        ) from err
+    except RepositoryNotFoundError as err:
+        raise ModelNotFound(f"model '{model_id}' not found: no such folder or hub model") from err
+    except Exception as err:  # any network failure: DNS, proxy, timeout, offline mode
+        raise ModelNotFound(_not_found_message(model_id, err)) from err
 
 
 def load_model(

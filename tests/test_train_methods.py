@@ -1,0 +1,105 @@
+"""Each method really trains a tiny random Llama; LoRA touches only adapters."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from zo_sweep.tasks import Example
+from zo_sweep.train.config import TrainConfig
+from zo_sweep.train.model import add_lora, load_model
+from zo_sweep.train.scoring import collate, encode, evaluate, training_loss
+from zo_sweep.train.steppers import make_stepper
+
+WORDS = {0: ["awful", "dull", "bad"], 1: ["lovely", "great", "fine"]}
+
+
+def toy_examples(count: int = 24) -> list[Example]:
+    """A sentiment task a tiny model can learn: the label is set by one keyword."""
+    examples = []
+    for i in range(count):
+        label = i % 2
+        word = WORDS[label][i % 3]
+        examples.append(Example(f"The film was {word}. It was", [" bad", " good"], label))
+    return examples
+
+
+def mean_loss(model, tokenizer, items) -> float:
+    with torch.inference_mode():
+        batch = collate(items, tokenizer.pad_token_id, torch.device("cpu"))
+        return float(training_loss(model, batch, "ce"))
+
+
+def train_steps(model, tokenizer, config: TrainConfig, steps: int) -> tuple[float, float]:
+    items = encode(tokenizer, toy_examples())
+    before = mean_loss(model, tokenizer, items)
+    stepper = make_stepper(model, config, "ce", tokenizer.pad_token_id)
+    for step in range(1, steps + 1):
+        stepper.step(items[(step * 8) % 24 : (step * 8) % 24 + 8], step)
+    return before, mean_loss(model, tokenizer, items)
+
+
+@pytest.mark.parametrize(
+    ("trainer", "mode", "lr", "steps"),
+    [("regular", "ft", 1e-2, 20), ("regular", "lora", 2e-2, 20), ("zo", "ft", 2e-2, 150)],
+)
+def test_loss_falls(tiny_model_dir, trainer, mode, lr, steps) -> None:
+    torch.manual_seed(0)
+    model, tokenizer = load_model(str(tiny_model_dir))
+    config = TrainConfig(trainer=trainer, mode=mode, lr=lr, eps=1e-3, bs=8, rank=4, alpha=8)
+    if mode == "lora":
+        model = add_lora(model, rank=4, alpha=8, dropout=0.0, targets=["q_proj", "v_proj"])
+    before, after = train_steps(model, tokenizer, config, steps)
+    assert after < before - 0.05, (before, after)
+
+
+def test_lora_changes_only_adapter_weights(tiny_model_dir) -> None:
+    model, tokenizer = load_model(str(tiny_model_dir))
+    model = add_lora(model, rank=4, alpha=8, dropout=0.0, targets=["q_proj", "v_proj"])
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    for trainer in ("regular", "zo"):
+        train_steps(model, tokenizer, TrainConfig(trainer=trainer, mode="lora", lr=1e-2, bs=8), 3)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p.detach(), before[n])}
+    assert changed, "no weight changed"
+    assert all("lora_" in name for name in changed), sorted(changed)
+
+
+def test_zo_moves_every_weight(tiny_model_dir) -> None:
+    model, tokenizer = load_model(str(tiny_model_dir))
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    train_steps(model, tokenizer, TrainConfig(trainer="zo", lr=1e-2, eps=1e-3, bs=8), 1)
+    unchanged = [n for n, p in model.named_parameters() if torch.equal(p.detach(), before[n])]
+    assert not unchanged
+
+
+def test_zo_with_zero_lr_restores_the_model(tiny_model_dir) -> None:
+    model, tokenizer = load_model(str(tiny_model_dir))
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    train_steps(model, tokenizer, TrainConfig(trainer="zo", lr=1e-30, eps=1e-2, bs=8), 3)
+    for name, param in model.named_parameters():
+        torch.testing.assert_close(param.detach(), before[name], atol=1e-6, rtol=0)
+
+
+def test_batched_scores_equal_one_by_one(tiny_model_dir) -> None:
+    model, tokenizer = load_model(str(tiny_model_dir))
+    examples = toy_examples(6) + [Example("Pick one:", [" a", " bb", " ccc long"], 2)]
+    batched = evaluate(model, tokenizer, examples, batch_size=7)
+    single = [evaluate(model, tokenizer, [e], batch_size=1)["accuracy"] for e in examples]
+    assert batched["accuracy"] == pytest.approx(sum(single) / len(single))
+
+
+def test_gradient_accumulation_matches_full_batch(tiny_model_dir) -> None:
+    grads = []
+    for accum in (1, 4):
+        model, tokenizer = load_model(str(tiny_model_dir))
+        items = encode(tokenizer, toy_examples(8))
+        config = dataclasses.replace(TrainConfig(trainer="regular", optim="sgd", lr=1.0, bs=8),
+                                     grad_accum=accum)
+        stepper = make_stepper(model, config, "ce", tokenizer.pad_token_id)
+        weight = model.model.embed_tokens.weight
+        start = weight.detach().clone()
+        stepper.step(items, 1)
+        grads.append(start - weight.detach())
+    torch.testing.assert_close(grads[0], grads[1], atol=1e-6, rtol=1e-4)
