@@ -8,7 +8,8 @@
 #   LR EPS BS STEPS SEED RANK ALPHA   hyperparameters
 #   TRAIN DEV EVAL                    number of train / dev / eval examples
 #   SYN_TASK    synthetic data folder mixed into training (orig_n_syn scripts)
-#   OUTPUT_DIR  where metrics.jsonl and result.json go
+#   OUTPUT_DIR  where metrics.jsonl and result.json go (default: a new folder under
+#               $OUTPUT_ROOT/legacy/, OUTPUT_ROOT defaulting to outputs/ in the repository)
 # Set by the calling base script: TRAINER (zo | regular) and DATA_KIND.
 set -euo pipefail
 
@@ -32,7 +33,8 @@ fi
 if [ "$DATA_KIND" = "orig_n_syn" ]; then
     export SYN_TASK="${SYN_TASK:-${TASK/original/synthetic}}"
 fi
-TAG="${TRAINER}-${MODE}-${DATA_KIND}-lr${LR}-seed${SEED}"
-export OUTPUT_DIR="${OUTPUT_DIR:-$REPO/outputs/legacy/$(basename "$MODEL")/$(basename "$TASK")/$TAG}"
+# Runs of the same settings at different times get different folders: nothing is overwritten.
+TAG="${TRAINER}-${MODE}-${DATA_KIND}-lr${LR}-seed${SEED}-$(date +%Y-%m-%d_%H-%M-%S)"
+export OUTPUT_DIR="${OUTPUT_DIR:-${OUTPUT_ROOT:-$REPO/outputs}/legacy/$(basename "$MODEL")/$(basename "$TASK")/$TAG}"
 
 exec "${PYTHON:-python}" -m zo_sweep.train "$@"

@@ -95,6 +95,9 @@ def test_huge_learning_rate_is_recorded_as_diverged(monkeypatch, tiny_model_dir,
         ({"LR": "fast"}, "LR='fast' is not a number"),
         ({"RANK": "0", "MODE": "lora"}, "RANK=0 must be positive"),
         ({"TRAINER": "sgd"}, "TRAINER='sgd'"),
+        ({"BS": "0"}, "BS=0 must be positive"),
+        ({"GRAD_CKPT": "maybe"}, "GRAD_CKPT='maybe' is not a boolean"),
+        ({"MODE": "lora", "LORA_TARGETS": "no_such_proj"}, "LORA_TARGETS=['no_such_proj']"),
         ({"MODEL": "no-such-org/no-such-model"}, "model 'no-such-org/no-such-model' not found"),
     ],
 )
@@ -115,3 +118,24 @@ def test_malformed_data_file_names_file_and_line(monkeypatch, capsys, tiny_model
     assert run_main(monkeypatch, env) == 2
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert "sst2_train.jsonl" in line and "line 2" in line
+
+
+def test_zero_steps_is_a_zero_shot_run(monkeypatch, tiny_model_dir, tmp_path) -> None:
+    (tmp_path / records.METRICS_FILE).write_text('{"step": 99, "loss": 1.0}\n')
+    assert run_main(monkeypatch, run_env(tiny_model_dir, tmp_path, STEPS="0")) == 0
+    result = records.read_result(tmp_path)
+    assert result["steps_done"] == 0 and result["best_step"] == 0
+    assert result["final_dev"] == result["best_dev"] == result["zero_shot_dev"]
+    assert result["test_at_best"] == result["zero_shot_test"]
+    # The stale line of an earlier run in the same folder is gone.
+    assert [line["step"] for line in records.read_metrics(tmp_path)] == [0]
+
+
+def test_flags_override_env_and_land_in_hparams(monkeypatch, tiny_model_dir, tmp_path) -> None:
+    for key, value in run_env(tiny_model_dir, tmp_path, STEPS="2").items():
+        monkeypatch.setenv(key, value)
+    assert main(["--steps", "1", "--wd", "0.1", "--lr-scheduler", "linear"]) == 0
+    result = records.read_result(tmp_path)
+    assert result["steps_done"] == 1
+    assert result["hparams"]["wd"] == 0.1 and result["hparams"]["lr_scheduler"] == "linear"
+    assert result["seconds_per_step"] > 0

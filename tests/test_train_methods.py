@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from zo_sweep.tasks import Example
+from zo_sweep.train.best_state import BestState
 from zo_sweep.train.config import TrainConfig
-from zo_sweep.train.model import add_lora, load_model
+from zo_sweep.train.mezo import ZerothOrderSGD
+from zo_sweep.train.model import add_lora, load_model, trainable_parameters
 from zo_sweep.train.scoring import collate, encode, evaluate, training_loss
 from zo_sweep.train.steppers import make_stepper
 
@@ -103,3 +105,55 @@ def test_gradient_accumulation_matches_full_batch(tiny_model_dir) -> None:
         stepper.step(items, 1)
         grads.append(start - weight.detach())
     torch.testing.assert_close(grads[0], grads[1], atol=1e-6, rtol=1e-4)
+
+
+def test_zo_estimate_matches_the_true_directional_derivative(tiny_model_dir) -> None:
+    """SPSA's (L(theta + eps z) - L(theta - eps z)) / 2 eps against autograd's grad . z."""
+    model, tokenizer = load_model(str(tiny_model_dir))
+    model.eval()
+    batch = collate(encode(tokenizer, toy_examples(8)), tokenizer.pad_token_id, torch.device("cpu"))
+    params = trainable_parameters(model)
+    optimizer = ZerothOrderSGD(params, lr=0.0, eps=1e-3)
+    estimates, exact = [], []
+    for seed in (11, 12, 13):
+        noise = torch.cat([z.view(-1) for z in optimizer.noise_like_parameters(seed)])
+        grads = torch.autograd.grad(training_loss(model, batch, "ce"), params)
+        exact.append(float(torch.dot(torch.cat([g.reshape(-1) for g in grads]), noise)))
+
+        @torch.inference_mode()
+        def closure() -> torch.Tensor:
+            return training_loss(model, batch, "ce")
+
+        estimates.append(optimizer.step(closure, seed=seed).projected_grad)
+    assert estimates == pytest.approx(exact, rel=0.05, abs=1e-3), (estimates, exact)
+
+
+def test_gradient_checkpointing_gives_the_same_update(tiny_model_dir) -> None:
+    updates = []
+    for checkpointing in (False, True):
+        model, tokenizer = load_model(str(tiny_model_dir))
+        items = encode(tokenizer, toy_examples(8))
+        config = TrainConfig(trainer="regular", optim="sgd", lr=1.0, bs=8, grad_ckpt=checkpointing)
+        stepper = make_stepper(model, config, "ce", tokenizer.pad_token_id)
+        weight = model.model.layers[0].self_attn.q_proj.weight
+        start = weight.detach().clone()
+        stepper.step(items, 1)
+        updates.append(start - weight.detach())
+    assert updates[0].abs().sum() > 0
+    torch.testing.assert_close(updates[0], updates[1], atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_best_state_restores_the_saved_weights(tiny_model_dir, tmp_path, in_memory) -> None:
+    model, _ = load_model(str(tiny_model_dir))
+    best = BestState(model, tmp_path, in_memory=in_memory)
+    saved = {name: p.detach().clone() for name, p in model.named_parameters()}
+    best.save(step=3)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(1.0)
+    best.restore()
+    for name, param in model.named_parameters():
+        torch.testing.assert_close(param.detach(), saved[name], atol=0, rtol=0)
+    best.discard()
+    assert not list(tmp_path.iterdir())

@@ -46,12 +46,14 @@ def test_every_parameter_moves_by_the_same_noise() -> None:
 
 def test_projected_gradient_matches_directional_derivative() -> None:
     params = make_params()
-    targets = [torch.randn_like(p) for p in params]
+    targets = [p.detach() for p in make_params(seed=1)]
 
     def loss() -> torch.Tensor:
         return sum(((p - t) ** 2).sum() for p, t in zip(params, targets, strict=True))
 
-    optimizer = ZerothOrderSGD(params, lr=0.0, eps=1e-3, chunk=500)
+    # A central difference is exact on a quadratic, so only float rounding separates the two;
+    # a large eps keeps that rounding (ulp of the loss / 2 eps) far below the tolerance.
+    optimizer = ZerothOrderSGD(params, lr=0.0, eps=0.1, chunk=500)
     noise = torch.cat([z.view(-1) for z in optimizer.noise_like_parameters(seed=3)])
     grads = torch.autograd.grad(loss(), params)
     true_directional = float(torch.dot(torch.cat([g.view(-1) for g in grads]), noise))
@@ -83,3 +85,25 @@ def test_descends_on_a_quadratic() -> None:
     for seed in range(300):
         optimizer.step(lambda: (params[0] ** 2).sum(), seed=seed)
     assert float((params[0] ** 2).sum()) < 0.5 * start
+
+
+def test_several_perturbations_apply_the_mean_of_their_updates() -> None:
+    """n-SPSA moves theta by -lr/n * sum_k g_k z_k, every g_k taken at the same theta."""
+    params = make_params()
+    before = torch.cat([p.detach().reshape(-1) for p in params])
+    target = torch.cat([p.detach().reshape(-1) for p in make_params(seed=1)])
+
+    def loss() -> torch.Tensor:
+        return ((torch.cat([p.reshape(-1) for p in params]) - target) ** 2).sum()
+
+    lr = 1e-3
+    # A central difference is exact on a quadratic; a large eps keeps float rounding small.
+    optimizer = ZerothOrderSGD(params, lr=lr, eps=0.1, num_perturbations=2, chunk=500)
+    optimizer.step(loss, seed=5)
+    expected = torch.zeros_like(before)
+    for perturbation_seed in (10, 11):  # step seed * num_perturbations + k
+        noise = torch.cat([z.view(-1) for z in optimizer.noise_like_parameters(perturbation_seed)])
+        directional = float(torch.dot(2 * (before - target), noise))
+        expected -= lr * directional / 2 * noise
+    delta = torch.cat([p.detach().reshape(-1) for p in params]) - before
+    torch.testing.assert_close(delta, expected, atol=1e-4, rtol=1e-3)

@@ -27,10 +27,11 @@ class BestState:
 
     @torch.no_grad()
     def save(self, step: int) -> None:
-        state = {name: p.detach().clone().cpu() for name, p in self._trainable().items()}
         if self.in_memory:
-            self._memory = state
+            self._memory = {name: p.detach().clone() for name, p in self._trainable().items()}
         else:
+            # No clone: on the CPU torch.save writes the live tensors, so memory never doubles.
+            state = {name: p.detach().cpu() for name, p in self._trainable().items()}
             tmp = self.path.with_suffix(".tmp")
             torch.save(state, tmp)
             tmp.replace(self.path)
@@ -40,7 +41,10 @@ class BestState:
     def restore(self) -> None:
         if self.saved_step is None:
             raise RuntimeError("no best state was saved")
-        state = self._memory if self.in_memory else torch.load(self.path, weights_only=True)
+        state = self._memory
+        if not self.in_memory:
+            # Memory-mapped: tensors are read from the file one by one as they are copied.
+            state = torch.load(self.path, weights_only=True, mmap=True)
         for name, param in self._trainable().items():
             param.copy_(state[name].to(param.device))
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from dataclasses import dataclass, fields
-from pathlib import Path
 
+from zo_sweep.train.errors import ConfigError
 
-class ConfigError(ValueError):
-    """An impossible or malformed setting, as one line of text."""
+# A run started without OUTPUT_DIR gets a new folder here, so it never appends to an old run's.
+DEFAULT_OUTPUT_ROOT = "outputs/train"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class TrainConfig:
     max_length: int = 512
     eval_bs: int = 16
     device: str = "auto"
-    output_dir: str = "outputs/train"
+    output_dir: str = ""  # empty: a new timestamped folder under outputs/train/
 
     @property
     def method(self) -> str:
@@ -67,7 +68,10 @@ class TrainConfig:
         return self.mode == "lora"
 
     @property
-    def targets(self) -> list[str]:
+    def targets(self) -> list[str] | str:
+        """LoRA target modules; peft's own shorthand `all-linear` passes through as is."""
+        if self.lora_targets.strip() == "all-linear":
+            return "all-linear"
         return [name.strip() for name in self.lora_targets.split(",") if name.strip()]
 
 
@@ -80,8 +84,19 @@ CHOICES = {
     "score": ("mean", "sum"),
     "dtype": ("auto", "float32", "bfloat16", "float16"),
 }
-POSITIVE = ("lr", "bs", "steps", "eps", "rank", "alpha", "eval_bs", "max_length", "n_perturb")
-NON_NEGATIVE = ("train", "dev", "eval", "eval_steps", "log_steps", "wd", "lora_dropout", "seed")
+POSITIVE = ("lr", "bs", "eps", "rank", "alpha", "eval_bs", "max_length", "n_perturb")
+# STEPS=0 is a zero-shot run: evaluation only.
+NON_NEGATIVE = (
+    "steps",
+    "train",
+    "dev",
+    "eval",
+    "eval_steps",
+    "log_steps",
+    "wd",
+    "lora_dropout",
+    "seed",
+)
 
 
 def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> TrainConfig:
@@ -145,11 +160,21 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(f"BS={config.bs} is not divisible by GRAD_ACCUM={config.grad_accum}")
     if config.lora and not config.targets:
         raise ConfigError("LORA_TARGETS is empty: name the modules that get adapters")
+    if config.lora_dropout >= 1:
+        raise ConfigError(f"LORA_DROPOUT={config.lora_dropout} must be below 1")
+    if not config.output_dir:
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+        object.__setattr__(config, "output_dir", f"{DEFAULT_OUTPUT_ROOT}/{config.method}-{stamp}")
 
 
 def _coerce(name: str, value, default):
     if isinstance(default, bool):
-        return value if isinstance(value, bool) else _parse_bool(value)
+        if isinstance(value, bool):
+            return value
+        try:
+            return _parse_bool(value)
+        except argparse.ArgumentTypeError:
+            raise ConfigError(f"{name.upper()}={value!r} is not a boolean (use 1 or 0)") from None
     if isinstance(default, (int, float)):
         kind = type(default)
         try:
@@ -162,7 +187,3 @@ def _coerce(name: str, value, default):
             return int(number)
         return number
     return str(value)
-
-
-def output_path(config: TrainConfig) -> Path:
-    return Path(config.output_dir)

@@ -16,12 +16,14 @@ PACKAGES = ("zo_sweep", "torch", "transformers", "peft", "hydra-core")
 REPO = Path(__file__).resolve().parents[2]
 
 
-def describe_environment(device: torch.device) -> dict:
+def describe_environment(device: torch.device, dtype: torch.dtype | None = None) -> dict:
     return {
         "python": sys.version.split()[0],
         "packages": {name: _version(name) for name in PACKAGES},
         "git_commit": git_commit(),
         "device": device_name(device),
+        "dtype": str(dtype).removeprefix("torch.") if dtype is not None else None,
+        "threads": torch.get_num_threads(),
         "hostname": socket.gethostname(),
     }
 

@@ -35,7 +35,7 @@ class Outcome:
     dev_metrics: dict = field(default_factory=dict)
     test_metrics: dict = field(default_factory=dict)
     steps_done: int = 0
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0  # time in training steps only, evaluations excluded
     seconds_per_step: float | None = None
 
     def as_dict(self) -> dict:
@@ -105,7 +105,9 @@ class Run:
     def _zero_shot(self) -> None:
         dev = self.evaluate(self.data.dev)
         test = self.evaluate(self.data.test)
-        self.outcome.zero_shot_dev = self.outcome.best_dev = dev[self.metric]
+        self.outcome.zero_shot_dev = self.outcome.best_dev = self.outcome.final_dev = dev[
+            self.metric
+        ]
         self.outcome.zero_shot_test = test[self.metric]
         self.outcome.dev_metrics, self.outcome.test_metrics = dev, test
         self.log({"step": 0, **_prefixed("dev", dev), **_prefixed("test", test)})
@@ -117,7 +119,6 @@ class Run:
         stepper = make_stepper(self.model, config, self.objective, self.tokenizer.pad_token_id)
         stream = batches(self.data.train, min(config.bs, len(self.data.train)), config.seed)
         losses: list[float] = []
-        started = time.perf_counter()
         progress = tqdm(
             range(1, config.steps + 1),
             desc=config.method,
@@ -128,7 +129,9 @@ class Run:
         for step in progress:
             lr = learning_rate(config, step)
             stepper.set_lr(lr)
+            started = time.perf_counter()
             loss = stepper.step(next(stream), step)
+            self.outcome.train_seconds += time.perf_counter() - started
             self.outcome.steps_done = step
             if not math.isfinite(loss):
                 self.log({"step": step, "loss": None, "lr": lr})
@@ -142,7 +145,6 @@ class Run:
             if step == config.steps or (config.eval_steps and step % config.eval_steps == 0):
                 self._evaluate_dev(step)
         progress.close()
-        self.outcome.train_seconds = time.perf_counter() - started
         if self.outcome.steps_done:
             self.outcome.seconds_per_step = self.outcome.train_seconds / self.outcome.steps_done
 

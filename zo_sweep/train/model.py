@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from zo_sweep import embedded
+from zo_sweep.train.errors import ConfigError, ModelNotFound
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-class ModelNotFound(RuntimeError):
-    """The model name is neither a local folder, a cached hub model, nor reachable."""
+log = logging.getLogger(__name__)
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -22,13 +21,14 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device(device)
 
 
-def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+def pick_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
     """`auto`: bf16 on a GPU, fp32 on the CPU (where half precision is slow and lossy)."""
     if dtype in (None, "", "auto"):
         return torch.bfloat16 if device.type == "cuda" else torch.float32
     if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
+        raise ConfigError(f"DTYPE={dtype!r}: use one of auto, {', '.join(DTYPES)}")
     if device.type == "cpu" and DTYPES[dtype] is not torch.float32:
+        log.warning("DTYPE=%s is for GPUs; running in float32 on the CPU", dtype)
         return torch.float32
     return DTYPES[dtype]
 
@@ -53,14 +53,18 @@ def _check_hub_model(model_id: str) -> None:
             return
         HfApi().model_info(model_id, timeout=10)
     except HFValidationError as err:
-        raise ModelNotFound(f"model '{model_id}' is not a folder or a valid hub id") from err
+        raise ModelNotFound(
+            f"model '{model_id}' not found (not a local folder, and not a valid hub id)"
+        ) from err
     except GatedRepoError as err:
         raise ModelNotFound(
             f"model '{model_id}' is gated: accept its licence on the hub and log in "
             "(huggingface-cli login)"
         ) from err
     except RepositoryNotFoundError as err:
-        raise ModelNotFound(f"model '{model_id}' not found: no such folder or hub model") from err
+        raise ModelNotFound(
+            f"model '{model_id}' not found (not a local folder, and no such model on the hub)"
+        ) from err
     except Exception as err:  # any network failure: DNS, proxy, timeout, offline mode
         raise ModelNotFound(_not_found_message(model_id, err)) from err
 
@@ -68,6 +72,7 @@ def _check_hub_model(model_id: str) -> None:
 def load_model(
     model_id: str, dtype: str = "auto", device: str | torch.device | None = None
 ) -> tuple[PreTrainedModel, AutoTokenizer]:
+    """A causal LM (SDPA attention, cache off) on `device`, and its tokenizer with a pad token."""
     device = pick_device(device)
     source = resolve_model_path(model_id)
     try:
@@ -79,6 +84,7 @@ def load_model(
         raise ModelNotFound(_not_found_message(model_id, err)) from err
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    # Training and scoring run whole sequences at once: a KV cache only costs memory.
     model.config.use_cache = False
     return model.to(device), tokenizer
 
@@ -87,8 +93,8 @@ def _not_found_message(model_id: str, err: Exception) -> str:
     if Path(model_id).exists():
         return f"model folder '{model_id}' could not be loaded: {_first_line(err)}"
     return (
-        f"model '{model_id}' not found: not a local folder, not in the Hugging Face cache, "
-        "and not reachable on the hub"
+        f"model '{model_id}' not found (not a local folder, not in the Hugging Face cache, "
+        "and the hub is unreachable)"
     )
 
 
@@ -97,7 +103,12 @@ def _first_line(err: Exception) -> str:
 
 
 def add_lora(
-    model: PreTrainedModel, *, rank: int, alpha: float, dropout: float, targets: list[str]
+    model: PreTrainedModel,
+    *,
+    rank: int,
+    alpha: float,
+    dropout: float,
+    targets: list[str] | str,
 ) -> PreTrainedModel:
     """Freeze the base model and add trainable LoRA adapters on `targets` (peft)."""
     from peft import LoraConfig, get_peft_model
@@ -112,8 +123,8 @@ def add_lora(
     try:
         return get_peft_model(model, config)
     except ValueError as err:
-        raise ValueError(
-            f"LoRA targets {targets} do not fit this model: {_first_line(err)}"
+        raise ConfigError(
+            f"LORA_TARGETS={targets} do not fit this model: {_first_line(err)}"
         ) from err
 
 

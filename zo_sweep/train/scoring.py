@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from zo_sweep.tasks import Example, TaskSpec
+from zo_sweep.tasks import DataError, Example, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,10 @@ def encode(tokenizer, examples: Sequence[Example], max_length: int = 512) -> lis
         ]
         longest = max(len(ids) for ids in candidates)
         if not all(candidates) or longest >= max_length:
-            raise ValueError(f"a candidate of {example.candidates} is empty or too long")
+            raise DataError(
+                f"a candidate of {example.candidates} is empty or longer than "
+                f"MAX_LENGTH={max_length} tokens"
+            )
         encoded.append(Encoded(prompt[-(max_length - longest) :], candidates, example.label))
     return encoded
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# First-order LoRA (rank 8, alpha 16) on Copa (synthetic data) with Llama-3.2-1B: the old learning-rate grid,
+# one run per learning rate, all in parallel.
+# Output: $RESULTS/Llama-3.2-1B/Copa/fo_lora/synthetic/<lr>_synthetic.out and .err
+# Environment: DATA_ROOT holds original/<Task>/ and synthetic/<Task>/ (default: the example
+# data shipped with zo_sweep); RESULTS (default: results/ in the repository); MODEL, BS, STEPS,
+# SEED, RANK, ALPHA replace the defaults below.
+# The same runs as a zo_sweep sweep:
+#   python -m zo_sweep model=llama1b task=copa method=fo_lora data=synthetic -m lr=1e-4,5e-5,2e-5,1e-5
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DATA_ROOT=${DATA_ROOT:-$REPO/zo_sweep/example_data}
+RESULTS=${RESULTS:-$REPO/results}
+OUT=$RESULTS/Llama-3.2-1B/Copa/fo_lora/synthetic
+mkdir -p "$OUT"
+cd "$REPO"
+
+MODEL=${MODEL:-meta-llama/Llama-3.2-1B}
+TASK=$DATA_ROOT/synthetic/Copa
+BS=${BS:-8}
+STEPS=${STEPS:-1000}
+SEED=${SEED:-0}
+RANK=${RANK:-8}
+ALPHA=${ALPHA:-16}
+
+MODEL=$MODEL MODE=lora TASK=$TASK LR=1e-4 BS=$BS STEPS=$STEPS SEED=$SEED RANK=$RANK ALPHA=$ALPHA \
+    bash legacy_scripts/fo_lora_finetune_synthetic.sh > "$OUT/1e-4_synthetic.out" 2> "$OUT/1e-4_synthetic.err" &
+MODEL=$MODEL MODE=lora TASK=$TASK LR=5e-5 BS=$BS STEPS=$STEPS SEED=$SEED RANK=$RANK ALPHA=$ALPHA \
+    bash legacy_scripts/fo_lora_finetune_synthetic.sh > "$OUT/5e-5_synthetic.out" 2> "$OUT/5e-5_synthetic.err" &
+MODEL=$MODEL MODE=lora TASK=$TASK LR=2e-5 BS=$BS STEPS=$STEPS SEED=$SEED RANK=$RANK ALPHA=$ALPHA \
+    bash legacy_scripts/fo_lora_finetune_synthetic.sh > "$OUT/2e-5_synthetic.out" 2> "$OUT/2e-5_synthetic.err" &
+MODEL=$MODEL MODE=lora TASK=$TASK LR=1e-5 BS=$BS STEPS=$STEPS SEED=$SEED RANK=$RANK ALPHA=$ALPHA \
+    bash legacy_scripts/fo_lora_finetune_synthetic.sh > "$OUT/1e-5_synthetic.out" 2> "$OUT/1e-5_synthetic.err" &
+
+wait

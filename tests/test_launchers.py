@@ -1,0 +1,56 @@
+"""The same sweep through the other launchers: joblib workers and submitit's local executor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sweep_cli import job_results, probe_events, run_sweep, write_probe
+
+COMPLETE_JOB_FILES = ("command.sh", "train.out", "train.err", "result.json", ".hydra/config.yaml")
+
+
+def _assert_complete(root: Path, names: list[str]) -> None:
+    results = job_results(root)
+    assert sorted(results) == names
+    assert all(result["status"] == "ok" for result in results.values())
+    for result_path in root.rglob("result.json"):
+        for name in COMPLETE_JOB_FILES:
+            assert (result_path.parent / name).exists(), name
+
+
+def test_joblib_runs_jobs_in_parallel(tmp_path: Path) -> None:
+    probe = write_probe(tmp_path / "probe")
+    log = tmp_path / "probe.jsonl"
+    done = run_sweep(
+        "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "lr=1e-4,1e-5",
+        f"method.script={probe}", f"output_root={tmp_path / 'out'}",
+        env={"PROBE_LOG": str(log), "SLEEP": "1.5"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    _assert_complete(tmp_path / "out", ["lr=0.0001", "lr=1e-05"])
+    events = probe_events(log)
+    starts = sorted(e["time"] for e in events if e["event"] == "start")
+    ends = sorted(e["time"] for e in events if e["event"] == "end")
+    assert starts[1] < ends[0], "the two jobs should overlap in time"
+
+
+def test_submitit_local_runs_a_two_job_sweep(tmp_path: Path) -> None:
+    probe = write_probe(tmp_path / "probe")
+    done = run_sweep(
+        "-m", "hydra/launcher=submitit_local", "lr=1e-4,1e-5", f"method.script={probe}",
+        f"output_root={tmp_path / 'out'}",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 jobs: 2 ok" in done.stdout
+    _assert_complete(tmp_path / "out", ["lr=0.0001", "lr=1e-05"])
+
+
+def test_slurm_preset_composes_with_overrides() -> None:
+    done = run_sweep(
+        "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.mem_gb=32",
+        "--cfg", "hydra",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for line in ("partition: gpu", "mem_gb: 32", "gpus_per_node: 1", "array_parallelism: 16"):
+        assert line in done.stdout
+    assert "hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in done.stdout

@@ -1,0 +1,301 @@
+"""One job: turn a composed config into one command, run it, and record how it ended.
+
+The command is `bash <method.script>` with an environment built from the config's `env:`
+mapping (the old scripts' env-var interface). The job needs nothing from the script but that
+interface and, if the script writes one, result.json; a script that writes none is read through
+MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status, and
+it never raises for a failed run, so one failure never stops a sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shlex
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from zo_sweep import records
+from zo_sweep.gpu_slots import gpu_slot
+from zo_sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
+from zo_sweep.resume import config_hash, find_finished_job
+from zo_sweep.validation import ConfigError, resolve_script, validate_job_config
+
+log = logging.getLogger(__name__)
+
+# What a job without a usable metric reports to the sweeper: it never wins a maximisation.
+NO_OBJECTIVE = float("-inf")
+ERROR_TAIL_LINES = 20
+# Fields of a finished job's record that a skipped (resumed) job carries over.
+METRIC_FIELDS = (
+    "metric",
+    "best_dev",
+    "best_step",
+    "final_dev",
+    "test_at_best",
+    "dev_metrics",
+    "test_metrics",
+)
+
+
+class JobDirectoryTaken(ConfigError):
+    """The job directory already holds another run's command: it is never reused."""
+
+
+@dataclass(frozen=True)
+class JobCommand:
+    """`bash <script>` run in `cwd` with `env` on top of the inherited environment."""
+
+    script: Path
+    env: dict[str, str]
+    cwd: Path
+
+    @property
+    def argv(self) -> list[str]:
+        return ["bash", str(self.script)]
+
+    def with_env(self, extra: Mapping[str, str]) -> JobCommand:
+        return replace(self, env={**self.env, **extra})
+
+    def shell_line(self) -> str:
+        """A copy-pasteable reproduction: every word quoted for the shell."""
+        assignments = [shlex.quote(f"{key}={value}") for key, value in self.env.items()]
+        words = ["env", *assignments, *map(shlex.quote, self.argv)]
+        return f"cd {shlex.quote(str(self.cwd))} && {' '.join(words)}"
+
+
+def env_value(value: Any) -> str:
+    """How a config value reads as an environment variable (lists as comma-separated words)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return ",".join(env_value(item) for item in value)
+    return str(value)
+
+
+def job_environment(cfg: DictConfig, job_dir: Path) -> dict[str, str]:
+    """The variables this job sets for its script: `env` + `extra_env` + OUTPUT_DIR; nulls left out."""
+    variables: dict[str, Any] = {}
+    for section in ("env", "extra_env"):
+        node = cfg.get(section)
+        if node:
+            variables.update(OmegaConf.to_container(node, resolve=True))
+    variables["OUTPUT_DIR"] = str(job_dir.resolve())
+    return {str(key): env_value(value) for key, value in variables.items() if value is not None}
+
+
+def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
+    script = resolve_script(str(cfg.method.script))
+    return JobCommand(script=script, env=job_environment(cfg, job_dir), cwd=Path.cwd())
+
+
+def run_job(cfg: DictConfig, job_dir: Path) -> float:
+    """Run one job in job_dir and return its objective (the best dev metric) for the sweeper."""
+    started = time.monotonic()
+    _claim_job_dir(job_dir)
+    try:
+        validate_job_config(cfg)
+    except ConfigError as err:
+        # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
+        return _record(job_dir, {"status": records.FAILED, "error": str(err)}, started)
+    command = build_command(cfg, job_dir)
+    _write_command_file(job_dir, command)
+    fields = {"config_hash": config_hash(cfg), "command": command.shell_line()}
+
+    if cfg.get("dry_run"):
+        print(command.shell_line(), flush=True)
+        return _record(job_dir, {**fields, "status": records.DRY_RUN}, started)
+    if cfg.get("resume"):
+        skipped = _skipped_fields(cfg, job_dir, fields["config_hash"])
+        if skipped is not None:
+            return _record(job_dir, {**fields, **skipped}, started)
+
+    try:
+        with sigterm_as_interrupt():
+            outcome, command = _run_on_a_slot(cfg, job_dir, command)
+    except KeyboardInterrupt:
+        _record(job_dir, {**fields, **_interrupted_fields()}, started)
+        raise
+    fields["command"] = command.shell_line()
+    return _record(job_dir, {**collect_result(cfg, job_dir, outcome), **fields}, started)
+
+
+def _run_on_a_slot(
+    cfg: DictConfig, job_dir: Path, command: JobCommand
+) -> tuple[ProcessOutcome, JobCommand]:
+    with gpu_slot(
+        cfg.get("gpus"), int(cfg.get("jobs_per_gpu") or 1), cfg.get("gpu_lock_dir")
+    ) as gpu_env:
+        command = command.with_env(gpu_env)
+        _write_command_file(job_dir, command)
+        timeout_min = cfg.get("job_timeout_min")
+        log.info("%s: started (the full command is in %s)", job_dir, records.COMMAND_FILE)
+        outcome = run_process_group(
+            command.argv,
+            env={**os.environ, **command.env},
+            cwd=command.cwd,
+            stdout_path=job_dir / records.STDOUT_FILE,
+            stderr_path=job_dir / records.STDERR_FILE,
+            timeout_seconds=None if timeout_min is None else float(timeout_min) * 60,
+        )
+    return outcome, command
+
+
+def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
+    """The record of a run that ended: the script's own result, or what its logs say."""
+    try:
+        result = records.read_result(job_dir) or {}
+    except ValueError as err:
+        result = {"error": str(err)}
+    fields: dict[str, Any] = {"exit_code": outcome.exit_code}
+    if outcome.timed_out:
+        minutes = cfg.get("job_timeout_min")
+        return {
+            **result,
+            **fields,
+            "status": records.TIMEOUT,
+            **_error(job_dir, f"ended after job_timeout_min={minutes}"),
+        }
+    if outcome.exit_code != 0:
+        message = f"script exited with code {outcome.exit_code}"
+        return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
+    if "status" in result:
+        return {**result, **fields}
+    from_log = _result_from_mezo_log(job_dir, _primary_metric(cfg))
+    if from_log is not None:
+        return {**result, **fields, **from_log}
+    message = "script exited 0 but wrote no result.json and no '===== Train set N =====' summary"
+    return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
+
+
+def objective(result: Mapping[str, Any]) -> float:
+    """The value a sweeper optimises: the best dev metric of a usable run, else NO_OBJECTIVE."""
+    value = result.get("best_dev")
+    usable = result.get("status") in (records.OK, records.SKIPPED)
+    if usable and isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return NO_OBJECTIVE
+
+
+def _claim_job_dir(job_dir: Path) -> None:
+    """Create command.sh exclusively: a directory another run already claimed is never reused."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(job_dir / records.COMMAND_FILE, "x"):
+            pass
+    except FileExistsError:
+        raise JobDirectoryTaken(
+            f"{job_dir} already holds another run; not overwriting it"
+        ) from None
+
+
+def _write_command_file(job_dir: Path, command: JobCommand) -> None:
+    text = (
+        "#!/usr/bin/env bash\n"
+        "# Reproduces this job: its script with the environment the sweep gave it.\n"
+        "# It writes into OUTPUT_DIR; change OUTPUT_DIR to keep this job's record intact.\n"
+        f"{command.shell_line()}\n"
+    )
+    path = job_dir / records.COMMAND_FILE
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def _skipped_fields(cfg: DictConfig, job_dir: Path, wanted_hash: str) -> dict[str, Any] | None:
+    purpose_dir = Path(str(cfg.output_root)) / str(cfg.purpose)
+    found = find_finished_job(purpose_dir, wanted_hash, exclude=job_dir)
+    if found is None:
+        return None
+    finished_dir, finished = found
+    log.info("resume: same config finished in %s; skipping", finished_dir)
+    carried = {key: finished[key] for key in METRIC_FIELDS if key in finished}
+    return {**carried, "status": records.SKIPPED, "skipped_from": str(finished_dir.resolve())}
+
+
+def _interrupted_fields() -> dict[str, Any]:
+    return {
+        "status": records.INTERRUPTED,
+        "error": "stopped by Ctrl-C or SIGTERM before the end",
+    }
+
+
+def _primary_metric(cfg: DictConfig) -> str:
+    metrics = OmegaConf.select(cfg, "task.metrics")
+    if isinstance(metrics, ListConfig) and len(metrics) > 0:
+        return str(metrics[0])
+    return "accuracy"
+
+
+def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
+    """Fields from MeZO's closing lines: `===== Train set N =====` and a dict of metrics."""
+    for name in (records.STDOUT_FILE, records.STDERR_FILE):
+        path = job_dir / name
+        if not path.exists():
+            continue
+        with open(path, errors="replace") as handle:
+            found = records.parse_mezo_log(handle)
+        if found is not None:
+            train_set, metrics = found
+            return _fields_from_mezo_metrics(train_set, metrics, primary)
+    return None
+
+
+def _fields_from_mezo_metrics(
+    train_set: str, metrics: dict[str, Any], primary: str
+) -> dict[str, Any]:
+    dev = {
+        key.removeprefix("dev_"): value for key, value in metrics.items() if key.startswith("dev_")
+    }
+    test = {key: value for key, value in metrics.items() if not key.startswith("dev_")}
+    if primary not in dev and primary not in test:
+        primary = next(iter(dev or test), primary)
+    return {
+        "status": records.OK,
+        "metric": primary,
+        "best_dev": dev.get(primary),
+        "final_dev": dev.get(primary),
+        "test_at_best": test.get(primary),
+        "dev_metrics": dev,
+        "test_metrics": test,
+        "train_set": train_set,
+    }
+
+
+def _error(job_dir: Path, message: str) -> dict[str, Any]:
+    tail = _tail(job_dir / records.STDERR_FILE, ERROR_TAIL_LINES)
+    last_line = next((line for line in reversed(tail) if line.strip()), "")
+    error = f"{message}: {last_line.strip()}" if last_line else message
+    return {"error": error, "error_tail": tail}
+
+
+def _tail(path: Path, lines: int, max_bytes: int = 64_000) -> list[str]:
+    if not path.exists():
+        return []
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - max_bytes))
+        text = handle.read().decode(errors="replace")
+    return text.splitlines()[-lines:]
+
+
+def _record(job_dir: Path, fields: dict[str, Any], started: float) -> float:
+    """Write result.json (atomically, last) and return the objective for the sweeper."""
+    fields["job_seconds"] = round(time.monotonic() - started, 3)
+    records.write_json_atomic(job_dir / records.RESULT_FILE, fields)
+    log.info("%s: %s%s", job_dir, fields["status"], _outcome_note(fields))
+    return objective(fields)
+
+
+def _outcome_note(fields: Mapping[str, Any]) -> str:
+    if fields.get("error"):
+        return f" ({fields['error']})"
+    if fields.get("best_dev") is not None:
+        return f" (best dev {fields.get('metric', 'metric')} {fields['best_dev']})"
+    return ""

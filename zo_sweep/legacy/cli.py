@@ -1,0 +1,134 @@
+"""`python -m zo_sweep.legacy convert SCRIPT ...` and `python -m zo_sweep.legacy import-results DIR ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from zo_sweep.legacy.convert import Conversion, convert_script, experiment_yaml
+from zo_sweep.legacy.zo_config import CONF_DIR
+
+PROG = "python -m zo_sweep.legacy"
+EXIT_UNCONVERTED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line, reported as one line."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Convert old scripts, import old results."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    convert = commands.add_parser(
+        "convert", help="print the zo_sweep command equivalent to each old script"
+    )
+    convert.add_argument("scripts", nargs="+", type=Path, metavar="SCRIPT")
+    convert.add_argument(
+        "--write-experiment", metavar="NAME", help="write conf/experiment/NAME.yaml instead"
+    )
+    convert.add_argument(
+        "--conf-dir", type=Path, default=CONF_DIR, help="where conf/ is (for --write-experiment)"
+    )
+    convert.add_argument("--force", action="store_true", help="replace an existing preset")
+    convert.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a variable the script would inherit, e.g. --set DATA_ROOT=/data/Data (repeatable)",
+    )  # fmt: skip
+    convert.add_argument(
+        "--cwd", type=Path, help="the folder the script is started from (default: here)"
+    )
+    convert.set_defaults(run=run_convert)
+
+    results = commands.add_parser(
+        "import-results", help="read old results/<Model>/<Task>/<method>/<data>/<lr>_*.out files"
+    )
+    results.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
+    results.add_argument(
+        "--out", type=Path, help="write the rows to this file (csv, json, md, ...)"
+    )
+    results.add_argument("--format", help="table (default), csv, json, markdown or latex")
+    results.set_defaults(run=run_import)
+    return parser
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    missing = [str(script) for script in args.scripts if not script.is_file()]
+    if missing:
+        raise UsageError(f"no such script: {', '.join(missing)}")
+    environ = dict(_assignment(text) for text in args.set)
+    conversions = [convert_script(script, environ=environ, cwd=args.cwd) for script in args.scripts]
+    for conversion in conversions:
+        for problem in conversion.problems:
+            print(problem, file=sys.stderr)
+    if args.write_experiment:
+        write_experiment(conversions, args.write_experiment, args.conf_dir, force=args.force)
+    else:
+        for conversion in conversions:
+            print(f"# {conversion.path}")
+            for sweep in conversion.sweeps:
+                print(sweep.command())
+    return EXIT_UNCONVERTED if any(c.failed for c in conversions) else 0
+
+
+def write_experiment(
+    conversions: list[Conversion], name: str, conf_dir: Path, *, force: bool
+) -> None:
+    sweeps = [sweep for conversion in conversions for sweep in conversion.sweeps]
+    if len(sweeps) != 1:
+        raise UsageError(
+            f"--write-experiment needs the scripts to make exactly one sweep; they make {len(sweeps)} "
+            "(convert them one by one)"
+        )
+    path = conf_dir / "experiment" / f"{name}.yaml"
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists (add --force to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(experiment_yaml(sweeps[0], name, [c.path for c in conversions]))
+    print(f"wrote {path}; run it with: python -m zo_sweep -m experiment={name}", file=sys.stderr)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from zo_sweep.legacy.summary_rows import read_rows
+    from zo_sweep.summary import rows_to_frame
+    from zo_sweep.summary.render import FORMATS, format_for, render
+
+    missing = [str(folder) for folder in args.dirs if not folder.is_dir()]
+    if missing:
+        raise UsageError(f"no such directory: {', '.join(missing)}")
+    if args.format and args.format not in FORMATS:
+        raise UsageError(f"--format: one of {', '.join(sorted(FORMATS))}")
+    frame = rows_to_frame([row for folder in args.dirs for row in read_rows(folder)])
+    text = render(frame, format_for(args.out, args.format))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out} ({len(frame)} rows)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    counts = frame["status"].value_counts().to_dict() if len(frame) else {}
+    print(
+        f"{len(frame)} old runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise UsageError(f"--set: expected NAME=VALUE, got {text!r}")
+    return name, value

@@ -1,0 +1,91 @@
+"""Run the training script as a process group of its own, and end the whole group when needed.
+
+The script starts in a new session, so the terminal's Ctrl-C does not reach it directly and the
+job decides how it ends: on a timeout, Ctrl-C or SIGTERM the job signals the whole group (the
+bash script and the Python trainer it started), waits a grace period, then kills what is left.
+Nothing the job started outlives it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+# Time the trainer gets to exit cleanly after SIGTERM before SIGKILL.
+GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    exit_code: int | None  # None when the job ended it (timeout)
+    timed_out: bool
+
+
+def run_process_group(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    stdout_path: Path,
+    stderr_path: Path,
+    timeout_seconds: float | None,
+) -> ProcessOutcome:
+    """Run argv with stdout/stderr streamed to files; end its group on timeout or interrupt.
+
+    KeyboardInterrupt (Ctrl-C, or SIGTERM turned into one by `sigterm_as_interrupt`) ends the
+    group and propagates, so the caller can record the job as interrupted.
+    """
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        process = subprocess.Popen(
+            list(argv), env=dict(env), cwd=cwd, stdout=out, stderr=err, start_new_session=True
+        )
+        try:
+            return ProcessOutcome(process.wait(timeout=timeout_seconds), timed_out=False)
+        except subprocess.TimeoutExpired:
+            end_process_group(process)
+            return ProcessOutcome(None, timed_out=True)
+        except BaseException:
+            end_process_group(process)
+            raise
+
+
+def end_process_group(process: subprocess.Popen, grace_seconds: float = GRACE_SECONDS) -> None:
+    """SIGTERM the process's group, then SIGKILL it if it is still there after the grace period."""
+    _signal_group(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_seconds)
+    # The leader may have exited while a child of it lingers; the group id outlives the leader.
+    _signal_group(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_seconds)
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt, so it takes Ctrl-C's cleanup path.
+
+    Only the main thread can install signal handlers; elsewhere the block changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
