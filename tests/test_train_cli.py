@@ -54,8 +54,16 @@ def test_env_driven_run_writes_the_contract_files(tiny_model_dir, tmp_path) -> N
     assert parsed is not None and set(parsed[1]) >= {"accuracy", "dev_accuracy"}
     result = records.read_result(out)
     assert result["status"] == "ok" and result["steps_done"] == 4
-    for key in ("zero_shot_dev", "best_dev", "best_step", "test_at_best", "final_dev",
-                "wall_seconds", "peak_memory_mb", "environment"):
+    for key in (
+        "zero_shot_dev",
+        "best_dev",
+        "best_step",
+        "test_at_best",
+        "final_dev",
+        "wall_seconds",
+        "peak_memory_mb",
+        "environment",
+    ):
         assert result[key] is not None, key
     assert result["environment"]["packages"]["torch"]
     steps = [line["step"] for line in records.read_metrics(out)]
@@ -63,7 +71,9 @@ def test_env_driven_run_writes_the_contract_files(tiny_model_dir, tmp_path) -> N
     assert not (out / "best_state.pt").exists()
 
 
-@pytest.mark.parametrize(("trainer", "mode"), [("zo", "lora"), ("regular", "ft"), ("regular", "lora")])
+@pytest.mark.parametrize(
+    ("trainer", "mode"), [("zo", "lora"), ("regular", "ft"), ("regular", "lora")]
+)
 def test_every_method_runs(monkeypatch, tiny_model_dir, tmp_path, trainer, mode) -> None:
     env = run_env(tiny_model_dir, tmp_path, TRAINER=trainer, MODE=mode, RANK="2", ALPHA="4")
     assert run_main(monkeypatch, env) == 0
@@ -75,8 +85,12 @@ def test_same_seed_same_metrics(monkeypatch, tiny_model_dir, tmp_path) -> None:
     results = []
     for name in ("a", "b"):
         assert run_main(monkeypatch, run_env(tiny_model_dir, tmp_path / name, LR="5e-2")) == 0
-        results.append([{k: v for k, v in line.items() if k != "seconds"}
-                        for line in records.read_metrics(tmp_path / name)])
+        results.append(
+            [
+                {k: v for k, v in line.items() if k != "seconds"}
+                for line in records.read_metrics(tmp_path / name)
+            ]
+        )
     assert results[0] == results[1]
 
 
@@ -101,14 +115,18 @@ def test_huge_learning_rate_is_recorded_as_diverged(monkeypatch, tiny_model_dir,
         ({"MODEL": "no-such-org/no-such-model"}, "model 'no-such-org/no-such-model' not found"),
     ],
 )
-def test_bad_input_is_one_line(monkeypatch, capsys, tiny_model_dir, tmp_path, overrides, message) -> None:
+def test_bad_input_is_one_line(
+    monkeypatch, capsys, tiny_model_dir, tmp_path, overrides, message
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert run_main(monkeypatch, run_env(tiny_model_dir, tmp_path, **overrides)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and message in err[-1], err
 
 
-def test_malformed_data_file_names_file_and_line(monkeypatch, capsys, tiny_model_dir, tmp_path) -> None:
+def test_malformed_data_file_names_file_and_line(
+    monkeypatch, capsys, tiny_model_dir, tmp_path
+) -> None:
     folder = tmp_path / "SST-2"
     folder.mkdir()
     good = json.dumps({"sentence": "fine", "label": 1})

@@ -97,8 +97,9 @@ def test_gradient_accumulation_matches_full_batch(tiny_model_dir) -> None:
     for accum in (1, 4):
         model, tokenizer = load_model(str(tiny_model_dir))
         items = encode(tokenizer, toy_examples(8))
-        config = dataclasses.replace(TrainConfig(trainer="regular", optim="sgd", lr=1.0, bs=8),
-                                     grad_accum=accum)
+        config = dataclasses.replace(
+            TrainConfig(trainer="regular", optim="sgd", lr=1.0, bs=8), grad_accum=accum
+        )
         stepper = make_stepper(model, config, "ce", tokenizer.pad_token_id)
         weight = model.model.embed_tokens.weight
         start = weight.detach().clone()

@@ -66,7 +66,9 @@ def test_weight_decay_shrinks_parameters() -> None:
     norm_before = sum(float(p.detach().norm()) for p in params)
     optimizer = ZerothOrderSGD(params, lr=0.1, eps=1e-3, weight_decay=0.5)
     optimizer.step(lambda: 0.0, seed=0)  # zero loss: only the decay acts
-    assert sum(float(p.detach().norm()) for p in params) == pytest.approx(norm_before * 0.95, rel=1e-3)
+    assert sum(float(p.detach().norm()) for p in params) == pytest.approx(
+        norm_before * 0.95, rel=1e-3
+    )
 
 
 def test_several_perturbations_average_the_update() -> None:
