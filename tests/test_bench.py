@@ -120,22 +120,14 @@ def test_benchmark_runs_on_the_tiny_model(tmp_path, capsys: pytest.CaptureFixtur
         assert result["times"][key]["best"] > 0
 
 
-def load_chunked_mezo(repo_root, monkeypatch: pytest.MonkeyPatch):
-    import importlib
-
-    monkeypatch.syspath_prepend(str(repo_root))
-    return importlib.import_module("benchmarks.chunked_mezo")
-
-
 @pytest.mark.parametrize("workers", [1, 2])
-def test_chunked_mezo_uses_one_noise_for_all_three_passes(
-    repo_root, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
-    chunked = load_chunked_mezo(repo_root, monkeypatch)
+def test_trainer_mezo_uses_one_noise_for_all_three_passes(workers: int) -> None:
+    from zo_sweep.train import mezo as chunked
+
     params, loss = quadratic_model()
     before = [p.detach().clone() for p in params]
     lr, eps, seed, chunk = 1e-2, 1e-3, 7, 1024
-    optimizer = chunked.ChunkedZerothOrderSGD(params, lr=lr, eps=eps, chunk=chunk, workers=workers)
+    optimizer = chunked.ZerothOrderSGD(params, lr=lr, eps=eps, chunk=chunk, workers=workers)
     step = optimizer.step(loss, seed)
 
     # Redraw the noise group by group, as the optimizer does, and apply MeZO by hand.

@@ -251,22 +251,8 @@ def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
 def _fields_from_mezo_metrics(
     train_set: str, metrics: dict[str, Any], primary: str
 ) -> dict[str, Any]:
-    dev = {
-        key.removeprefix("dev_"): value for key, value in metrics.items() if key.startswith("dev_")
-    }
-    test = {key: value for key, value in metrics.items() if not key.startswith("dev_")}
-    if primary not in dev and primary not in test:
-        primary = next(iter(dev or test), primary)
-    return {
-        "status": records.OK,
-        "metric": primary,
-        "best_dev": dev.get(primary),
-        "final_dev": dev.get(primary),
-        "test_at_best": test.get(primary),
-        "dev_metrics": dev,
-        "test_metrics": test,
-        "train_set": train_set,
-    }
+    fields = records.mezo_metric_fields(metrics, primary)
+    return {"status": records.OK, **fields, "train_set": train_set}
 
 
 def _error(job_dir: Path, message: str) -> dict[str, Any]:

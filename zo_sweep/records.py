@@ -111,6 +111,27 @@ def parse_mezo_log(lines: Iterable[str]) -> tuple[str, dict[str, Any]] | None:
     return found
 
 
+def mezo_metric_fields(metrics: dict[str, Any], primary: str = "accuracy") -> dict[str, Any]:
+    """result.json's metric fields from MeZO's closing dict (test metrics, dev ones as dev_*).
+
+    The dict holds the final (best-checkpoint) metrics only, so best and final dev coincide.
+    """
+    dev = {
+        key.removeprefix("dev_"): value for key, value in metrics.items() if key.startswith("dev_")
+    }
+    test = {key: value for key, value in metrics.items() if not key.startswith("dev_")}
+    if primary not in dev and primary not in test:
+        primary = next(iter(dev or test), primary)
+    return {
+        "metric": primary,
+        "best_dev": dev.get(primary),
+        "final_dev": dev.get(primary),
+        "test_at_best": test.get(primary),
+        "dev_metrics": dev,
+        "test_metrics": test,
+    }
+
+
 def print_mezo_summary(train_set: int | str, metrics: dict[str, Any]) -> None:
     """Log the two closing lines that MeZO's run.py prints, so tools that read old logs read ours."""
     print(f"===== Train set {train_set} =====", flush=True)

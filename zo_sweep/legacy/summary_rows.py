@@ -120,19 +120,11 @@ def log_fields(logs: list[Path], primary: str) -> dict[str, Any]:
 
 
 def metric_fields(metrics: dict[str, Any], primary: str) -> dict[str, Any]:
-    dev = {
-        key.removeprefix("dev_"): value for key, value in metrics.items() if key.startswith("dev_")
-    }
-    test = {key: value for key, value in metrics.items() if not key.startswith("dev_")}
-    if primary not in dev and primary not in test:
-        primary = next(iter(dev or test), primary)
-    return {
-        "status": LEGACY,
-        "metric": primary,
-        "best_dev": dev.get(primary),
-        "final_dev": dev.get(primary),
-        "test_at_best": test.get(primary),
-    }
+    fields = records.mezo_metric_fields(metrics, primary)
+    return {"status": LEGACY, **{key: fields[key] for key in SUMMARY_METRIC_KEYS}}
+
+
+SUMMARY_METRIC_KEYS = ("metric", "best_dev", "final_dev", "test_at_best")
 
 
 def model_name(folder: str) -> str:

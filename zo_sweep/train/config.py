@@ -111,6 +111,46 @@ def parse_args(argv: list[str] | None = None, environ: dict[str, str] | None = N
     return config
 
 
+# One line of --help per option; the choices come from CHOICES.
+HELP = {
+    "model": "Hugging Face id, local model folder, or smollm2_135m (the embedded default)",
+    "model_name": "short model name for records",
+    "dtype": "precision: auto is bf16 on a GPU, fp32 on the CPU",
+    "task": "task data folder (its name picks the task) or a task name",
+    "task_name": "task name when the folder's name does not say it",
+    "syn_task": "second data folder whose train split is mixed in",
+    "data_kind": "original, synthetic or orig_n_syn (recorded)",
+    "trainer": "zo (MeZO) or regular (first-order)",
+    "mode": "ft (all parameters) or lora (adapters)",
+    "lr": "learning rate",
+    "bs": "examples per step",
+    "steps": "training steps (0: zero-shot evaluation only)",
+    "seed": "seed of sampling, batch order and MeZO's noise",
+    "eps": "MeZO's perturbation size",
+    "rank": "LoRA rank",
+    "alpha": "LoRA alpha",
+    "lora_dropout": "LoRA dropout",
+    "lora_targets": "comma-separated module names for LoRA, or all-linear",
+    "train": "train examples sampled",
+    "dev": "dev examples sampled",
+    "eval": "test examples sampled",
+    "eval_steps": "evaluate on dev every this many steps (0: only at the end)",
+    "log_steps": "log the mean training loss every this many steps",
+    "optim": "first-order optimizer",
+    "wd": "weight decay",
+    "lr_scheduler": "learning-rate schedule",
+    "n_perturb": "MeZO perturbations averaged per step",
+    "grad_accum": "first-order micro-batches per step",
+    "grad_ckpt": "gradient checkpointing (first-order)",
+    "train_objective": "ce (cross-entropy over candidates) or lm; empty: the task's own",
+    "score": "candidate score: mean or sum of its token log-probabilities",
+    "max_length": "most tokens per sequence; long prompts lose their beginning",
+    "eval_bs": "examples per evaluation batch",
+    "device": "auto, cpu, cuda or cuda:N",
+    "output_dir": "where metrics.jsonl and result.json go",
+}
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m zo_sweep.train",
@@ -119,7 +159,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     for spec in fields(TrainConfig):
         flag = "--" + spec.name.replace("_", "-")
-        help_text = f"env {spec.name.upper()}, default {spec.default!r}"
+        help_text = f"{HELP[spec.name]} [env {spec.name.upper()}, default {spec.default!r}]"
         if spec.type in ("bool", bool):
             parser.add_argument(flag, type=_parse_bool, default=None, help=help_text)
         else:

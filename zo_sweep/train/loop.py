@@ -105,9 +105,8 @@ class Run:
     def _zero_shot(self) -> None:
         dev = self.evaluate(self.data.dev)
         test = self.evaluate(self.data.test)
-        self.outcome.zero_shot_dev = self.outcome.best_dev = self.outcome.final_dev = dev[
-            self.metric
-        ]
+        score = dev[self.metric]
+        self.outcome.zero_shot_dev = self.outcome.best_dev = self.outcome.final_dev = score
         self.outcome.zero_shot_test = test[self.metric]
         self.outcome.dev_metrics, self.outcome.test_metrics = dev, test
         self.log({"step": 0, **_prefixed("dev", dev), **_prefixed("test", test)})
@@ -155,7 +154,9 @@ class Run:
         if dev[self.metric] > self.outcome.best_dev:
             self.outcome.best_dev, self.outcome.best_step = dev[self.metric], step
             self.outcome.dev_metrics = dev
-            self.best.save(step)
+            # After the last step the live weights are the best state: no copy needed.
+            if step < self.config.steps:
+                self.best.save(step)
 
     def _test_best(self) -> None:
         """Test the best dev state; the zero-shot test already covers a best step of 0."""
