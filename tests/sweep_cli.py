@@ -31,6 +31,7 @@ def note(event):
             handle.write(json.dumps({{
                 "event": event, "pid": os.getpid(), "lr": os.environ["LR"],
                 "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "time": time.time(),
+                "threads": os.environ.get("OMP_NUM_THREADS"),
             }}) + "\n")
 
 note("start")

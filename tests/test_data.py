@@ -324,3 +324,9 @@ def test_orig_n_syn_on_the_example_data() -> None:
     styles = {e.prompt.startswith("Here is some background") for e in splits.train}
     assert len(splits.train) == 100 and styles == {True, False}
     assert load_task_spec("boolq") == splits.task
+
+
+def test_a_small_dev_request_is_honoured_when_train_is_clipped() -> None:
+    splits = load_splits(example_data_root("original") / "SST-2", num_train=1000, num_dev=16)
+    assert len(splits.dev) == 16
+    assert len(splits.train) == 240 - 16

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sweep_cli import job_results, probe_events, run_sweep, write_probe
@@ -32,6 +33,8 @@ def test_joblib_runs_jobs_in_parallel(tmp_path: Path) -> None:
     starts = sorted(e["time"] for e in events if e["event"] == "start")
     ends = sorted(e["time"] for e in events if e["event"] == "end")
     assert starts[1] < ends[0], "the two jobs should overlap in time"
+    share = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // 2))
+    assert {e["threads"] for e in events} == {share}, "parallel CPU jobs split the cores"
 
 
 def test_submitit_local_runs_a_two_job_sweep(tmp_path: Path) -> None:

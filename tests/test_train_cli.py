@@ -157,3 +157,30 @@ def test_flags_override_env_and_land_in_hparams(monkeypatch, tiny_model_dir, tmp
     assert result["steps_done"] == 1
     assert result["hparams"]["wd"] == 0.1 and result["hparams"]["lr_scheduler"] == "linear"
     assert result["seconds_per_step"] > 0
+
+
+def test_sigterm_ends_the_run_cleanly(tiny_model_dir, tmp_path) -> None:
+    """A job's timeout sends SIGTERM: the run stops with 143 and leaves no best-state file."""
+    import signal
+    import time
+
+    out = tmp_path / "job"
+    env = {
+        **os.environ,
+        **run_env(tiny_model_dir, out, STEPS="100000", EVAL_STEPS="1", LR="5e-2", LOG_STEPS="1"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zo_sweep.train"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(records.read_metrics(out)) < 6 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err[-2000:]
+    assert err.strip().splitlines()[-1] == "terminated"
+    assert not (out / "best_state.pt").exists()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from zo_sweep import records
@@ -128,13 +129,39 @@ def run_job(cfg: DictConfig, job_dir: Path) -> float:
     return _record(job_dir, {**collect_result(cfg, job_dir, outcome), **fields}, started)
 
 
+def cpu_thread_share(gpu_env: Mapping[str, str]) -> dict[str, str]:
+    """OMP_NUM_THREADS for a CPU job that runs beside others: each gets its share of the cores.
+
+    Two torch processes that each use every core run many times slower than twice as slow
+    (their thread pools thrash), so parallel CPU jobs split the cores. A value the user set,
+    and jobs on a GPU, are left alone.
+    """
+    gpu = gpu_env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
+    if "OMP_NUM_THREADS" in os.environ or gpu not in ("", "-1"):
+        return {}
+    parallel = _parallel_jobs()
+    if parallel <= 1:
+        return {}
+    return {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // parallel))}
+
+
+def _parallel_jobs() -> int:
+    """How many jobs the launcher runs at once (joblib's n_jobs; -1 means one per core)."""
+    try:
+        launcher = HydraConfig.get().launcher
+    except ValueError:  # not inside a Hydra job
+        return 1
+    n_jobs = launcher.get("n_jobs") or 1
+    return (os.cpu_count() or 1) if n_jobs < 0 else int(n_jobs)
+
+
 def _run_on_a_slot(
     cfg: DictConfig, job_dir: Path, command: JobCommand
 ) -> tuple[ProcessOutcome, JobCommand]:
     with gpu_slot(
         cfg.get("gpus"), int(cfg.get("jobs_per_gpu") or 1), cfg.get("gpu_lock_dir")
     ) as gpu_env:
-        command = command.with_env(gpu_env)
+        command = command.with_env({**gpu_env, **cpu_thread_share(gpu_env)})
         _write_command_file(job_dir, command)
         timeout_min = cfg.get("job_timeout_min")
         log.info("%s: started (the full command is in %s)", job_dir, records.COMMAND_FILE)

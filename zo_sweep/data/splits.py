@@ -95,11 +95,14 @@ def _train_and_dev(
 def _fit_train_and_dev(
     available: int, num_train: int, num_dev: int, source: str
 ) -> tuple[int, int]:
-    """Clip the sizes to the file; a file too small for both is divided in proportion."""
+    """Clip the sizes to the file. A dev set that fits in half the file is honoured and train
+    gets the rest; a file too small for that is divided in proportion to the two sizes."""
     if num_train + num_dev <= available:
         return num_train, num_dev
     if num_train == 0 or num_dev == 0:
         n_train, n_dev = min(num_train, available), min(num_dev, available)
+    elif num_dev <= available // 2:
+        n_train, n_dev = available - num_dev, num_dev
     else:
         n_dev = max(1, round(available * num_dev / (num_train + num_dev)))
         n_train = available - n_dev

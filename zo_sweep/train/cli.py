@@ -8,6 +8,7 @@ running out of memory ends it with one line and exit code 1.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 from zo_sweep import records
@@ -18,7 +19,16 @@ from zo_sweep.train.errors import ConfigError, ModelNotFound
 
 USAGE_ERROR = 2
 RUN_ERROR = 1
-INTERRUPTED = 130
+INTERRUPTED = 130  # Ctrl-C
+TERMINATED = 143  # SIGTERM (a job's timeout, or a sweep being stopped)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the run's cleanup (the best-state file) happens."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def closing_metrics(result: dict) -> dict:
@@ -30,6 +40,14 @@ def closing_metrics(result: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _run(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         config = parse_args(argv)
         # Settings are checked first: torch and transformers take seconds to import.
@@ -50,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, ModelNotFound, EmbeddedModelError) as err:
         print(f"error: {err}", file=sys.stderr)
         return USAGE_ERROR
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
