@@ -330,3 +330,11 @@ def test_a_small_dev_request_is_honoured_when_train_is_clipped() -> None:
     splits = load_splits(example_data_root("original") / "SST-2", num_train=1000, num_dev=16)
     assert len(splits.dev) == 16
     assert len(splits.train) == 240 - 16
+
+
+def test_eval_dir_draws_test_from_another_folder_of_the_task() -> None:
+    synthetic = example_data_root("synthetic") / "SST-2"
+    original = example_data_root("original") / "SST-2"
+    mixed = load_splits(synthetic, num_train=8, num_dev=8, num_eval=16, eval_dir=original)
+    assert mixed.test == load_splits(original, num_train=8, num_dev=8, num_eval=16).test
+    assert mixed.train == load_splits(synthetic, num_train=8, num_dev=8, num_eval=16).train

@@ -44,12 +44,15 @@ def load_splits(
     num_eval: int = 1000,
     seed: int = 0,
     synthetic_fraction: float = 0.5,
+    eval_dir: str | Path | None = None,
 ) -> Splits:
     """Read a task folder (and optionally a synthetic one) and sample the three splits.
 
     ``task_name`` defaults to the folder's name ("Copa" -> copa). Sizes larger than the data are
     clipped with a warning. ``synthetic_fraction`` is the share of ``num_train`` drawn from
-    ``synthetic_dir``'s train file. A size of 0 gives an empty split (e.g. zero-shot runs).
+    ``synthetic_dir``'s train file. ``eval_dir`` draws the test split from another folder of the
+    same task (a run trained on synthetic data is tested on the original task's data). A size of
+    0 gives an empty split (e.g. zero-shot runs).
     """
     _check_sizes(num_train=num_train, num_dev=num_dev, num_eval=num_eval, seed=seed)
     if not 0.0 <= synthetic_fraction <= 1.0:
@@ -61,7 +64,7 @@ def load_splits(
     train, dev = _train_and_dev(task_dir, spec, num_train - num_synthetic, num_dev, seed)
     if synthetic_dir is not None:
         train = _mix(train, _synthetic_train(synthetic_dir, spec, num_synthetic, seed), seed)
-    test = _test(task_dir, spec, num_eval)
+    test = _test(resolve_task_dir(eval_dir) if eval_dir else task_dir, spec, num_eval)
     _require_nonempty(task_dir, train=(train, num_train), dev=(dev, num_dev), test=(test, num_eval))
     log.info("%s: %d train, %d dev, %d test examples", spec.name, len(train), len(dev), len(test))
     return Splits(task=spec, train=train, dev=dev, test=test)

@@ -26,6 +26,7 @@ class TrainConfig:
     task: str = "sst2"
     task_name: str = ""
     syn_task: str = ""
+    eval_task: str = ""
     data_kind: str = "original"
     trainer: str = "zo"  # zo (MeZO) | regular (first-order)
     mode: str = "ft"  # ft (all parameters) | lora
@@ -119,6 +120,7 @@ HELP = {
     "task": "task data folder (its name picks the task) or a task name",
     "task_name": "task name when the folder's name does not say it",
     "syn_task": "second data folder whose train split is mixed in",
+    "eval_task": "data folder the test split comes from (default: the task's own folder)",
     "data_kind": "original, synthetic or orig_n_syn (recorded)",
     "trainer": "zo (MeZO) or regular (first-order)",
     "mode": "ft (all parameters) or lora (adapters)",
