@@ -158,3 +158,29 @@ def test_best_state_restores_the_saved_weights(tiny_model_dir, tmp_path, in_memo
         torch.testing.assert_close(param.detach(), saved[name], atol=0, rtol=0)
     best.discard()
     assert not list(tmp_path.iterdir())
+
+
+def test_shared_prompt_scores_equal_one_sequence_per_candidate(tiny_model_dir) -> None:
+    from zo_sweep.train.scoring import candidate_scores
+
+    model, tokenizer = load_model(str(tiny_model_dir))
+    examples = [
+        Example("The film was fine. It was", [" a", " the", " is"], 1),
+        Example("Question: which one? Answer:", [" yes", " no"], 0),
+    ]
+    items = encode(tokenizer, examples)
+    assert all(len(c) == 1 for item in items for c in item.candidates)
+    with torch.inference_mode():
+        shared = collate(items, tokenizer.pad_token_id, torch.device("cpu"))
+        separate = collate(items, tokenizer.pad_token_id, torch.device("cpu"), share_prompt=False)
+        assert shared.shared_prompt and not separate.shared_prompt
+        torch.testing.assert_close(
+            candidate_scores(model, shared), candidate_scores(model, separate), atol=1e-5, rtol=1e-5
+        )
+        for objective in ("ce", "lm"):
+            torch.testing.assert_close(
+                training_loss(model, shared, objective),
+                training_loss(model, separate, objective),
+                atol=1e-5,
+                rtol=1e-5,
+            )

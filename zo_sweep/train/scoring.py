@@ -5,6 +5,10 @@ candidate's tokens, encoded separately as MeZO does. Sequences are left-padded, 
 candidate ends at the last position and the LM head runs only on the last few positions
 (`logits_to_keep`), not on the whole prompt: on a 49k vocabulary that head is a fifth of a
 forward pass.
+
+When every candidate of a batch is a single token (a verbalizer such as " great" / " terrible",
+or ARC's letters), the prompt is run once and all candidates are read off its next-token
+distribution: one sequence per example instead of one per candidate.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class Batch:
     slot: torch.Tensor  # [sequences]: index of the candidate within its example
     labels: torch.Tensor  # [examples]
     num_candidates: int  # the most candidates any example of the batch has
+    shared_prompt: bool = False  # one sequence per example; targets/mask are [examples, candidates]
 
 
 def encode(tokenizer, examples: Sequence[Example], max_length: int = 512) -> list[Encoded]:
@@ -58,7 +63,12 @@ def encode(tokenizer, examples: Sequence[Example], max_length: int = 512) -> lis
     return encoded
 
 
-def collate(items: Sequence[Encoded], pad_id: int, device: torch.device) -> Batch:
+def collate(
+    items: Sequence[Encoded], pad_id: int, device: torch.device, share_prompt: bool = True
+) -> Batch:
+    single_tokens = all(len(c) == 1 for item in items for c in item.candidates)
+    if share_prompt and single_tokens:
+        return _collate_shared_prompt(items, pad_id, device)
     sequences, owners, slots = [], [], []
     for index, item in enumerate(items):
         for slot, candidate in enumerate(item.candidates):
@@ -91,6 +101,45 @@ def collate(items: Sequence[Encoded], pad_id: int, device: torch.device) -> Batc
     )
 
 
+def _collate_shared_prompt(items: Sequence[Encoded], pad_id: int, device: torch.device) -> Batch:
+    length = max(len(item.prompt) for item in items)
+    width = max(len(item.candidates) for item in items)
+    input_ids = torch.full((len(items), length), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(items), length), dtype=torch.long)
+    targets = torch.full((len(items), width), pad_id, dtype=torch.long)
+    candidate_mask = torch.zeros((len(items), width), dtype=torch.bool)
+    for row, item in enumerate(items):
+        input_ids[row, length - len(item.prompt) :] = torch.tensor(item.prompt)
+        attention[row, length - len(item.prompt) :] = 1
+        targets[row, : len(item.candidates)] = torch.tensor([c[0] for c in item.candidates])
+        candidate_mask[row, : len(item.candidates)] = True
+    rows = torch.arange(len(items), device=device)
+    return Batch(
+        input_ids=input_ids.to(device),
+        attention_mask=attention.to(device),
+        position_ids=(attention.cumsum(dim=1) - 1).clamp(min=0).to(device),
+        candidate_mask=candidate_mask.to(device),
+        targets=targets.to(device),
+        owner=rows,
+        slot=rows,
+        labels=torch.tensor([item.label for item in items], device=device),
+        num_candidates=width,
+        shared_prompt=True,
+    )
+
+
+def _next_token_logprobs(model, batch: Batch) -> torch.Tensor:
+    """[examples, candidates]: log-probability of each single-token candidate after the prompt."""
+    logits = model(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        position_ids=batch.position_ids,
+        logits_to_keep=1,
+    ).logits[:, -1]
+    picked = torch.log_softmax(logits.float(), dim=-1).gather(-1, batch.targets)
+    return picked.masked_fill(~batch.candidate_mask, float("-inf"))
+
+
 def token_logprobs(model, batch: Batch) -> torch.Tensor:
     """Log-probability of each candidate token, [sequences, keep] (0 where not a candidate)."""
     keep = batch.targets.shape[1]
@@ -108,6 +157,8 @@ def token_logprobs(model, batch: Batch) -> torch.Tensor:
 
 def candidate_scores(model, batch: Batch, reduction: str = "mean") -> torch.Tensor:
     """[examples, num_candidates] scores; missing candidates (ARC's 3-option items) are -inf."""
+    if batch.shared_prompt:
+        return _next_token_logprobs(model, batch)  # one token: its mean and its sum coincide
     token_scores = token_logprobs(model, batch)
     totals = token_scores.sum(dim=1)
     if reduction == "mean":
@@ -126,6 +177,9 @@ def classification_loss(model, batch: Batch, reduction: str = "mean") -> torch.T
 
 def gold_lm_loss(model, batch: Batch) -> torch.Tensor:
     """Language-modelling loss on the gold candidate's tokens only."""
+    if batch.shared_prompt:
+        gold = _next_token_logprobs(model, batch).gather(-1, batch.labels[:, None])
+        return -gold.mean()
     token_scores = token_logprobs(model, batch)
     gold = batch.slot == batch.labels[batch.owner]
     return -token_scores[gold].sum() / batch.candidate_mask[gold].sum()
