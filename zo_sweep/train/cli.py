@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import warnings
 
 from zo_sweep import records
 from zo_sweep.embedded import EmbeddedModelError
@@ -40,6 +41,11 @@ def closing_metrics(result: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # peft calls a transformers property that transformers itself has deprecated: a warning in
+    # every LoRA run's log that its user can do nothing about.
+    warnings.filterwarnings(
+        "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+    )
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return _run(argv)
