@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from zo_sweep.bench import build_random_llama
+from zo_sweep.random_llama import build_random_llama
 
 SMOLLM2_135M = {
     "hidden": 576,

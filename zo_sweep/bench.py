@@ -31,6 +31,10 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from zo_sweep.random_llama import build_random_llama
+from zo_sweep.train.environment import cpu_name
+from zo_sweep.train.model import trainable_parameters
+
 EMBEDDED_MODEL = "smollm2_135m"
 TRAINER_OPTIMIZER = "zo_sweep.train.mezo:ZerothOrderSGD"
 PROBES = ("inference", "zo", "fo_full", "fo_lora")
@@ -146,18 +150,6 @@ def time_interleaved(
     }
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
-
-
 def environment(device: torch.device) -> dict[str, Any]:
     import transformers
 
@@ -173,75 +165,10 @@ def environment(device: torch.device) -> dict[str, Any]:
     return env
 
 
-def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
-    # named_parameters() yields a tied embedding once, as MeZO's trainer sees it.
-    return [p for p in model.parameters() if p.requires_grad]
-
-
 # --- the model and the batch ---------------------------------------------------------------
 
 
 TINY_SHAPE = {"hidden": 64, "layers": 2, "heads": 4, "kv_heads": 2, "intermediate": 128}
-TOKENIZER_CORPUS = [
-    "The movie was great and the acting was wonderful.",
-    "The film was terrible and the plot was boring.",
-    "Question: Does the premise entail the hypothesis? Yes, No, or Maybe?",
-    "What was the cause of this? What happened as a result?",
-    "The answer is A. The answer is B. The answer is C. The answer is D.",
-]
-
-
-def build_random_llama(
-    path: Path,
-    *,
-    hidden: int,
-    layers: int,
-    heads: int,
-    kv_heads: int,
-    intermediate: int,
-    vocab: int | None = None,
-    tie_embeddings: bool = True,
-    seed: int = 0,
-) -> Path:
-    """Write a randomly initialised Llama and a small byte-level BPE tokenizer to `path`.
-
-    The model's vocabulary may be larger than the tokenizer's (`vocab`), so a random model of a
-    real model's shape (e.g. SmolLM2-135M's 49152) costs what the real one costs per step.
-    """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    path.mkdir(parents=True, exist_ok=True)
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=384,
-        special_tokens=["<s>", "</s>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    backend.train_from_iterator(TOKENIZER_CORPUS * 4, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
-    )
-    config = LlamaConfig(
-        vocab_size=max(vocab or 0, len(tokenizer)),
-        hidden_size=hidden,
-        intermediate_size=intermediate,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv_heads,
-        max_position_embeddings=2048,
-        tie_word_embeddings=tie_embeddings,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 def resolve_model_path(config: BenchConfig, scratch_dir: Path) -> str:
@@ -336,6 +263,13 @@ def threaded_noise_draw(params: Sequence[torch.Tensor], workers: int) -> Callabl
 # --- the reference MeZO step (the paper's code) --------------------------------------------
 
 
+def _fresh_noise(param: torch.Tensor) -> torch.Tensor:
+    """A newly allocated N(0, 1) tensor shaped like `param`, from the global generator."""
+    return torch.normal(
+        mean=0, std=1, size=param.data.size(), device=param.data.device, dtype=param.data.dtype
+    )
+
+
 class ReferenceMeZO:
     """MeZO's step as the paper's trainer writes it: the global RNG reseeded before each of
     four passes (+eps, -2 eps, +eps restore, update), noise freshly allocated per parameter
@@ -350,25 +284,12 @@ class ReferenceMeZO:
     def _perturb(self, seed: int, scaling_factor: float) -> None:
         torch.manual_seed(seed)
         for param in self.params:
-            z = torch.normal(
-                mean=0,
-                std=1,
-                size=param.data.size(),
-                device=param.data.device,
-                dtype=param.data.dtype,
-            )
-            param.data = param.data + scaling_factor * z * self.eps
+            param.data = param.data + scaling_factor * _fresh_noise(param) * self.eps
 
     def _update(self, seed: int, projected_grad: float) -> None:
         torch.manual_seed(seed)
         for param in self.params:
-            z = torch.normal(
-                mean=0,
-                std=1,
-                size=param.data.size(),
-                device=param.data.device,
-                dtype=param.data.dtype,
-            )
+            z = _fresh_noise(param)
             param.data = param.data - self.lr * (
                 projected_grad * z + self.weight_decay * param.data
             )

@@ -42,19 +42,7 @@ CONFIG_FIELDS = {
     "alpha": "alpha",
     "num_train": "num_train",
 }
-RESULT_FIELDS = (
-    "metric",
-    "zero_shot_dev",
-    "best_dev",
-    "best_step",
-    "final_dev",
-    "test_at_best",
-    "steps_done",
-    "wall_seconds",
-    "peak_memory_mb",
-    "skipped_from",
-    "config_hash",
-)
+RESULT_FIELDS = (*schema.RESULT_COLUMNS, "skipped_from", "config_hash")
 
 
 class RowProblem(Exception):

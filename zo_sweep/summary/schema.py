@@ -63,15 +63,8 @@ NUMBER_COLUMNS = [
 ]
 TIME_COLUMNS = ["timestamp"]
 
-# The column order of `load()`'s DataFrame.
-COLUMNS = [
-    "purpose",
-    "timestamp",
-    *CELL,
-    *HPARAMS[:4],
-    "seed",
-    *HPARAMS[4:],
-    "status",
+# What a run reports about itself in result.json, in column order.
+RESULT_COLUMNS = [
     "metric",
     "zero_shot_dev",
     "best_dev",
@@ -81,6 +74,18 @@ COLUMNS = [
     "steps_done",
     "wall_seconds",
     "peak_memory_mb",
+]
+
+# The column order of `load()`'s DataFrame.
+COLUMNS = [
+    "purpose",
+    "timestamp",
+    *CELL,
+    *HPARAMS[:4],
+    "seed",
+    *HPARAMS[4:],
+    "status",
+    *RESULT_COLUMNS,
     "error",
     "skipped_from",
     "config_hash",

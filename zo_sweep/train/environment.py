@@ -51,17 +51,18 @@ def git_commit() -> str | None:
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return _cpu_model() or platform.processor() or "cpu"
+    return cpu_name()
 
 
-def _cpu_model() -> str | None:
+def cpu_name() -> str:
+    """The processor's model name (Linux), else what the platform module says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return None
+    return platform.processor() or platform.machine() or "cpu"
 
 
 def peak_memory_mb(device: torch.device) -> float:
