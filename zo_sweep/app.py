@@ -18,15 +18,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from omegaconf import DictConfig
 
-from zo_sweep import sweep_status
+from zo_sweep import CONF_DIR, sweep_status
 from zo_sweep.callbacks import OUTCOME
 from zo_sweep.job import run_job
 from zo_sweep.plugins import missing_plugin_message
 from zo_sweep.process import sigterm_as_interrupt
 from zo_sweep.resolvers import register_resolvers
-from zo_sweep.validation import CONFIG_GROUPS, PROJECT_ROOT, ConfigError, check_group_choices
+from zo_sweep.validation import CONFIG_GROUPS, ConfigError, check_group_choices
 
-CONF_DIR = PROJECT_ROOT / "conf"
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

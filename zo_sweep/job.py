@@ -271,15 +271,9 @@ def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
             found = records.parse_mezo_log(handle)
         if found is not None:
             train_set, metrics = found
-            return _fields_from_mezo_metrics(train_set, metrics, primary)
+            fields = records.mezo_metric_fields(metrics, primary)
+            return {"status": records.OK, **fields, "train_set": train_set}
     return None
-
-
-def _fields_from_mezo_metrics(
-    train_set: str, metrics: dict[str, Any], primary: str
-) -> dict[str, Any]:
-    fields = records.mezo_metric_fields(metrics, primary)
-    return {"status": records.OK, **fields, "train_set": train_set}
 
 
 def _error(job_dir: Path, message: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import zo_sweep
 
 log = logging.getLogger(__name__)
 
-TASK_CONF_DIR = Path(zo_sweep.__file__).resolve().parents[1] / "conf" / "task"
+TASK_CONF_DIR = zo_sweep.CONF_DIR / "task"
 TEMPLATE_DIR = Path(zo_sweep.__file__).resolve().parent / "templates"
 TRAIN_OBJECTIVES = ("ce", "lm")
 CHOICE_LETTERS = "ABCDEFGHIJ"

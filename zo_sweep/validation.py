@@ -17,9 +17,8 @@ from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-import zo_sweep
+from zo_sweep import PROJECT_ROOT
 
-PROJECT_ROOT = Path(zo_sweep.__file__).resolve().parent.parent
 CONFIG_GROUPS = ("model", "task", "method", "data", "experiment")
 COMPARISONS = {">": operator.gt, ">=": operator.ge}
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from zo_sweep import CONF_DIR
 from zo_sweep.legacy.convert import Conversion, convert_script, experiment_yaml
-from zo_sweep.legacy.zo_config import CONF_DIR
 
 PROG = "python -m zo_sweep.legacy"
 EXIT_UNCONVERTED = 1

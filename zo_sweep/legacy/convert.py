@@ -57,13 +57,6 @@ class Sweep:
             words += ["-m", *(_override(key, values) for key, values in self.swept.items())]
         return " ".join(words)
 
-    def job_overrides(self) -> list[list[str]]:
-        """The overrides of every job of the sweep (the grid the sweeper expands)."""
-        jobs: list[list[str]] = [[f"{key}={value}" for key, value in self.fixed.items()]]
-        for key, values in self.swept.items():
-            jobs = [job + [f"{key}={value}"] for job in jobs for value in values]
-        return jobs
-
 
 @dataclass
 class Conversion:

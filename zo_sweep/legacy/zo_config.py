@@ -18,9 +18,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep.validation import PROJECT_ROOT
+from zo_sweep import CONF_DIR
 
-CONF_DIR = PROJECT_ROOT / "conf"
 SIMPLE_INTERPOLATION = re.compile(r"^\$\{([A-Za-z_][\w.]*)\}$")
 DATA_NAME = "${data.name}"
 

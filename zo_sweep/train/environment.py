@@ -12,8 +12,9 @@ from pathlib import Path
 
 import torch
 
+from zo_sweep import PROJECT_ROOT
+
 PACKAGES = ("zo_sweep", "torch", "transformers", "peft", "hydra-core")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def describe_environment(device: torch.device, dtype: torch.dtype | None = None) -> dict:
@@ -38,7 +39,7 @@ def _version(package: str) -> str | None:
 def git_commit() -> str | None:
     try:
         completed = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
             capture_output=True,
             text=True,
             timeout=5,

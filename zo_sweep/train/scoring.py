@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from zo_sweep.tasks import DataError, Example, TaskSpec
+from zo_sweep.tasks import DataError, Example, TaskSpec, accuracy
 
 
 @dataclass(frozen=True)
@@ -228,4 +228,4 @@ def evaluate(
     labels = [item.label for item in items]
     if spec is not None:
         return spec.compute_metrics(predictions, labels)
-    return {"accuracy": sum(p == g for p, g in zip(predictions, labels, strict=True)) / len(labels)}
+    return {"accuracy": accuracy(predictions, labels)}

@@ -6,6 +6,7 @@ propagate through micro-batches (gradient accumulation) and update with AdamW or
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -81,7 +82,7 @@ class FirstOrderStepper:
             loss = training_loss(self.model, batch, self.objective, self.config.score)
             (loss * len(chunk) / len(items)).backward()
             total += loss.item() * len(chunk) / len(items)
-        if torch.isfinite(torch.tensor(total)):
+        if math.isfinite(total):
             self.optimizer.step()
         return total
 
