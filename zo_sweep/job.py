@@ -284,12 +284,7 @@ def _error(job_dir: Path, message: str) -> dict[str, Any]:
 
 
 def _tail(path: Path, lines: int, max_bytes: int = 64_000) -> list[str]:
-    if not path.exists():
-        return []
-    with open(path, "rb") as handle:
-        handle.seek(max(0, path.stat().st_size - max_bytes))
-        text = handle.read().decode(errors="replace")
-    return text.splitlines()[-lines:]
+    return (records.read_tail(path, max_bytes) or "").splitlines()[-lines:]
 
 
 def _record(job_dir: Path, fields: dict[str, Any], started: float) -> float:

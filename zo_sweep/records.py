@@ -90,6 +90,17 @@ def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def read_tail(path: str | Path, max_bytes: int) -> str | None:
+    """The last `max_bytes` of a log file as text (logs can be large), or None if unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - max_bytes))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return None
+
+
 def parse_mezo_log(lines: Iterable[str]) -> tuple[str, dict[str, Any]] | None:
     """Find the last `===== Train set N =====` line and the metrics dict printed after it.
 

@@ -155,11 +155,6 @@ def _modified(logs: list[Path]) -> str | None:
 
 
 def _last_error_line(err: Path, max_bytes: int = 8192) -> str:
-    try:
-        with open(err, "rb") as handle:
-            handle.seek(max(0, err.stat().st_size - max_bytes))
-            lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines()]
-    except OSError:
-        return ""
+    lines = [line.strip() for line in (records.read_tail(err, max_bytes) or "").splitlines()]
     last = next((line for line in reversed(lines) if line), "")
     return f"; last line of {err.name}: {last}" if last else ""

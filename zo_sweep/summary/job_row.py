@@ -152,14 +152,7 @@ def activity_status(job_dir: Path, *, now: float | None = None) -> str:
 
 def last_stderr_line(job_dir: Path, max_bytes: int = 8192) -> str | None:
     """The last non-empty line of train.err (read from its end: it can be large)."""
-    try:
-        with open(job_dir / records.STDERR_FILE, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - max_bytes))
-            tail = handle.read().decode(errors="replace")
-    except OSError:
-        return None
-    return _last_line(tail)
+    return _last_line(records.read_tail(job_dir / records.STDERR_FILE, max_bytes))
 
 
 def _last_line(text: Any) -> str | None:
