@@ -109,11 +109,12 @@ class ChoiceSpec:
         return self.from_fields or ((self.list_field,) if self.list_field else ())
 
     def options(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The record's options as dicts with text, key, letter and index."""
+        """The record's options as dicts with text, key, letter and index (the record's
+        source fields were checked by TaskSpec before)."""
         if self.verbalizer:
             texts, keys = list(self.verbalizer), [str(i) for i in range(len(self.verbalizer))]
         elif self.from_fields:
-            texts = [_text_field(record, name) for name in self.from_fields]
+            texts = [str(record[name]) for name in self.from_fields]
             keys = [str(i) for i in range(len(texts))]
         else:
             texts, keys = self._listed(record)
@@ -253,12 +254,6 @@ class TaskSpec:
                 raise RecordError(
                     f"field '{name}' is {record[name]!r}, expected one of {', '.join(allowed)}"
                 )
-
-
-def _text_field(record: Mapping[str, Any], name: str) -> str:
-    if name not in record or record[name] is None:
-        raise RecordError(f"missing field '{name}'")
-    return str(record[name])
 
 
 # --- templates -------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def task_name(folder: str) -> str:
 
 def primary_metric(task: str) -> str:
     try:
-        return load_task_spec(task).metrics[0]
+        return load_task_spec(task).primary_metric
     except (DataError, IndexError):
         return "accuracy"
 

@@ -78,7 +78,7 @@ class Run:
     ) -> None:
         self.model, self.tokenizer, self.spec, self.data = model, tokenizer, spec, data
         self.config, self.out_dir = config, out_dir
-        self.metric = spec.metrics[0]
+        self.metric = spec.primary_metric
         self.objective = config.train_objective or spec.train_objective
         self.best = BestState(model, out_dir, in_memory=config.lora)
         self.outcome = Outcome(metric=self.metric)
