@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sweep_cli import run_sweep
 
-from zo_sweep import plugins
+from zo_sweep.sweep import plugins
 
 BAD_INPUTS = {
     "negative lr in a sweep": (["-m", "lr=1e-4,-1"], "lr=-1.0: must be > 0"),

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from zo_sweep.data import DataError, example_data_root, load_splits
-from zo_sweep.tasks import load_task_spec
+from zo_sweep.data.tasks import load_task_spec
 
 FOLDERS = ["Copa", "CB", "RTE", "BoolQ", "SST-2", "ArcC_Cloze", "ArcC_MC"]
 

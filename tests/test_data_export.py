@@ -10,7 +10,7 @@ from datasets import Dataset
 
 from zo_sweep.data import DataError, example_data_root, export, load_splits
 from zo_sweep.data import __main__ as cli
-from zo_sweep.tasks import load_task_spec
+from zo_sweep.data.tasks import load_task_spec
 
 
 def copa_dataset(count: int, label: int | None = None) -> Dataset:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sweep_cli import probe_events, run_sweep, write_probe
 
-from zo_sweep import gpu_slots
+from zo_sweep.sweep import gpu_slots
 
 
 def test_detect_gpus_reads_cuda_visible_devices() -> None:

@@ -19,10 +19,10 @@ import pytest
 from legacy_support import EXAMPLE_SCRIPTS, REPO_ROOT, comparable
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep.job import build_command
 from zo_sweep.legacy import zo_config
 from zo_sweep.legacy.shell_parse import parse_script
 from zo_sweep.legacy.zo_config import compose
+from zo_sweep.sweep.job import build_command
 
 MODELS = {"Llama-3.2-1B": "llama1b", "Llama-3.2-3B": "llama3b", "Mistral-7B-v0.1": "mistral7b",
           "Mistral-Nemo-Base-2407": "mistral_nemo"}  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from sweep_cli import job_results, probe_events, run_sweep, start_sweep, write_probe
 
-from zo_sweep.resume import config_hash
+from zo_sweep.sweep.resume import config_hash
 
 
 def test_config_hash_ignores_run_control_keys() -> None:

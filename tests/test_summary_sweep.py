@@ -12,12 +12,14 @@ import pytest
 from zo_sweep.summary import load, views
 from zo_sweep.summary.plots import write_plots
 
-HAS_APP = importlib.util.find_spec("zo_sweep.app") is not None
+HAS_APP = importlib.util.find_spec("zo_sweep.sweep.app") is not None
 HAS_TRAINER = importlib.util.find_spec("zo_sweep.train") is not None
-needs_app = pytest.mark.skipif(not HAS_APP, reason="needs the sweep application (zo_sweep.app)")
+needs_app = pytest.mark.skipif(
+    not HAS_APP, reason="needs the sweep application (zo_sweep.sweep.app)"
+)
 needs_trainer = pytest.mark.skipif(
     not (HAS_APP and HAS_TRAINER),
-    reason="needs the sweep application (zo_sweep.app) and the trainer (zo_sweep.train)",
+    reason="needs the sweep application (zo_sweep.sweep.app) and the trainer (zo_sweep.train)",
 )
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from zo_sweep import tasks
-from zo_sweep.tasks import DataError, Example, RecordError, known_task_names, load_task_spec
+from zo_sweep.data import tasks
+from zo_sweep.data.tasks import DataError, Example, RecordError, known_task_names, load_task_spec
 
 ALL_TASKS = ["arcc_cloze", "arcc_mc", "boolq", "cb", "copa", "rte", "sst2"]
 

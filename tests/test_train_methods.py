@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from zo_sweep.tasks import Example
+from zo_sweep.data.tasks import Example
 from zo_sweep.train.best_state import BestState
 from zo_sweep.train.config import TrainConfig
 from zo_sweep.train.mezo import ZerothOrderSGD

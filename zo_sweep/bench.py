@@ -490,7 +490,7 @@ WORDS = [
 
 def eval_examples(config: BenchConfig) -> list:
     """Seeded examples shaped like the tasks': a prompt of about seq_len words and candidates."""
-    from zo_sweep.tasks import Example
+    from zo_sweep.data.tasks import Example
 
     rng = random.Random(config.seed)
     examples = []

@@ -8,7 +8,7 @@ See docs/data.md for the folder layout and the formats.
 
 from zo_sweep.data.layout import example_data_root, resolve_task_dir
 from zo_sweep.data.splits import Splits, load_splits, read_examples
-from zo_sweep.tasks import DataError
+from zo_sweep.data.tasks import DataError
 
 __all__ = [
     "DataError",

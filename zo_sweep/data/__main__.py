@@ -13,7 +13,7 @@ import sys
 
 from zo_sweep.data.export import export_task
 from zo_sweep.data.splits import load_splits
-from zo_sweep.tasks import DataError, known_task_names, load_task_spec
+from zo_sweep.data.tasks import DataError, known_task_names, load_task_spec
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from zo_sweep.data.layout import SPLIT_ALIASES
-from zo_sweep.tasks import DataError, RecordError, TaskSpec
+from zo_sweep.data.tasks import DataError, RecordError, TaskSpec
 
 log = logging.getLogger(__name__)
 

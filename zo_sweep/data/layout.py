@@ -12,7 +12,7 @@ from pathlib import Path
 
 import zo_sweep
 from zo_sweep.data.readers import READERS
-from zo_sweep.tasks import DataError, TaskSpec, load_task_spec
+from zo_sweep.data.tasks import DataError, TaskSpec, load_task_spec
 
 log = logging.getLogger(__name__)
 

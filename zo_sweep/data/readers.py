@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zo_sweep.tasks import DataError
+from zo_sweep.data.tasks import DataError
 
 Record = tuple[str, dict[str, Any]]  # (location, fields)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from zo_sweep.data.layout import expected_names, resolve_task_dir, split_file
 from zo_sweep.data.readers import display_name, read_records
-from zo_sweep.tasks import DataError, Example, RecordError, TaskSpec, load_task_spec
+from zo_sweep.data.tasks import DataError, Example, RecordError, TaskSpec, load_task_spec
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 from tqdm import tqdm
 
 from zo_sweep import records
+from zo_sweep.data.tasks import DataError, load_task_spec
 from zo_sweep.legacy import zo_config
-from zo_sweep.tasks import DataError, load_task_spec
 
 LEGACY = "legacy"
 INCOMPLETE = "incomplete"

@@ -90,7 +90,7 @@ def compose(overrides: Sequence[str]) -> DictConfig:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from zo_sweep.resolvers import register_resolvers
+    from zo_sweep.sweep.resolvers import register_resolvers
 
     register_resolvers()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):

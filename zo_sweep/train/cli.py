@@ -13,8 +13,8 @@ import sys
 import warnings
 
 from zo_sweep import records
+from zo_sweep.data.tasks import DataError
 from zo_sweep.embedded import EmbeddedModelError
-from zo_sweep.tasks import DataError
 from zo_sweep.train.config import parse_args
 from zo_sweep.train.errors import ConfigError, ModelNotFound
 

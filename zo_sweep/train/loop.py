@@ -13,7 +13,7 @@ import torch
 from tqdm import tqdm
 
 from zo_sweep import records
-from zo_sweep.tasks import TaskSpec
+from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.train.best_state import BestState
 from zo_sweep.train.config import TrainConfig
 from zo_sweep.train.scoring import Encoded, evaluate

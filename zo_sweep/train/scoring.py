@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from zo_sweep.tasks import DataError, Example, TaskSpec, accuracy
+from zo_sweep.data.tasks import DataError, Example, TaskSpec, accuracy
 
 
 @dataclass(frozen=True)

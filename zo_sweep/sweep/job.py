@@ -23,10 +23,10 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from zo_sweep import records
-from zo_sweep.gpu_slots import gpu_slot
-from zo_sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
-from zo_sweep.resume import config_hash, find_finished_job
-from zo_sweep.validation import ConfigError, resolve_script, validate_job_config
+from zo_sweep.sweep.gpu_slots import gpu_slot
+from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
+from zo_sweep.sweep.resume import config_hash, find_finished_job
+from zo_sweep.sweep.validation import ConfigError, resolve_script, validate_job_config
 
 log = logging.getLogger(__name__)
 

@@ -87,7 +87,7 @@ def _check_ranges(values: JobSchema) -> None:
 
 
 def _check_task(cfg: DictConfig) -> None:
-    from zo_sweep.tasks import DataError, load_task_spec
+    from zo_sweep.data.tasks import DataError, load_task_spec
 
     try:
         load_task_spec(str(cfg.task.name))

@@ -1,6 +1,6 @@
-"""The OmegaConf resolvers the configs in conf/ use; registered when zo_sweep.app is imported.
+"""The OmegaConf resolvers the configs in conf/ use; registered when zo_sweep.sweep.app is imported.
 
-Every process that runs jobs (joblib and submitit workers import zo_sweep.app to unpickle the
+Every process that runs jobs (joblib and submitit workers import zo_sweep.sweep.app to unpickle the
 task function) registers them the same way, so a config resolves alike everywhere.
 """
 

@@ -2,8 +2,8 @@
 
     python -m zo_sweep model=llama1b task=copa method=zo data=original -m lr=1e-6,5e-7
 
-Each job runs the method's underlying script (see zo_sweep.job); the callbacks in
-zo_sweep.callbacks check every job's config before the first starts and tally the statuses at
+Each job runs the method's underlying script (see zo_sweep.sweep.job); the callbacks in
+zo_sweep.sweep.callbacks check every job's config before the first starts and tally the statuses at
 the end. `main` turns that tally into the exit code: non-zero if any job failed.
 """
 
@@ -18,13 +18,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from omegaconf import DictConfig
 
-from zo_sweep import CONF_DIR, sweep_status
-from zo_sweep.callbacks import OUTCOME
-from zo_sweep.job import run_job
-from zo_sweep.plugins import missing_plugin_message
-from zo_sweep.process import sigterm_as_interrupt
-from zo_sweep.resolvers import register_resolvers
-from zo_sweep.validation import CONFIG_GROUPS, ConfigError, check_group_choices
+from zo_sweep import CONF_DIR
+from zo_sweep.sweep import status as sweep_status
+from zo_sweep.sweep.callbacks import OUTCOME
+from zo_sweep.sweep.job import run_job
+from zo_sweep.sweep.plugins import missing_plugin_message
+from zo_sweep.sweep.process import sigterm_as_interrupt
+from zo_sweep.sweep.resolvers import register_resolvers
+from zo_sweep.sweep.validation import CONFIG_GROUPS, ConfigError, check_group_choices
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2

@@ -3,7 +3,7 @@
 Hydra gives callbacks no way to hand a result back to the code that called the app, and it
 turns a callback's exception into a warning. So a config error ends the process from here with
 SystemExit (one line on stderr), and the outcome of the sweep is kept in OUTCOME, which
-`zo_sweep.app.main` reads to choose the exit code once Hydra returns.
+`zo_sweep.sweep.app.main` reads to choose the exit code once Hydra returns.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep import sweep_status
-from zo_sweep.validation import ConfigError, validate_job_config
+from zo_sweep.sweep import status as sweep_status
+from zo_sweep.sweep.validation import ConfigError, validate_job_config
 
 
 @dataclass

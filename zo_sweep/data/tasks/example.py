@@ -1,0 +1,28 @@
+"""One rendered example, and the one-line errors of task data and task specs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DataError(ValueError):
+    """A user-facing problem with task data or a task spec, as one line of text."""
+
+
+class RecordError(ValueError):
+    """A problem with one record; the reader adds the file and line to make it a DataError."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One prompt and its candidate continuations; ``label`` indexes the right candidate."""
+
+    prompt: str
+    candidates: list[str]
+    label: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.label < len(self.candidates):
+            raise ValueError(
+                f"label {self.label} out of range for {len(self.candidates)} candidates"
+            )
