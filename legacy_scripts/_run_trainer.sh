@@ -1,47 +1,18 @@
 #!/usr/bin/env bash
 # Shared body of the base scripts: the old env-var interface in front of the trainer.
 #
-# Read (with the old defaults):
-#   MODEL       Hugging Face id, local model folder, or smollm2_135m (the embedded default)
-#   TASK        a task data folder (its name picks the task, e.g. Data/original/Copa) or a task name
-#   MODE        ft (all parameters) | lora
-#   LR EPS BS STEPS SEED RANK ALPHA   hyperparameters
-#   TRAIN DEV EVAL                    number of train / dev / eval examples
-#   SYN_TASK    synthetic data folder mixed into training (orig_n_syn scripts)
-#   EVAL_TASK   folder the test split comes from (synthetic scripts: the original sibling folder)
-#   OUTPUT_DIR  where metrics.jsonl and result.json go (default: a new folder under
-#               $OUTPUT_ROOT/legacy/, OUTPUT_ROOT defaulting to outputs/ in the repository)
-# Set by the calling base script: TRAINER (zo | regular) and DATA_KIND.
+# The trainer reads the variables itself, with its own defaults (python -m zo_sweep.train --help
+# lists them): MODEL, TASK, MODE, LR, EPS, BS, STEPS, SEED, RANK, ALPHA, TRAIN, DEV, EVAL,
+# EVAL_STEPS, SYN_TASK, EVAL_ROOT, OUTPUT_DIR (default: a new folder under $OUTPUT_ROOT/train/,
+# OUTPUT_ROOT defaulting to outputs/), ... Nothing is defaulted here: only what is set passes.
+# Set by the calling base script: TRAINER (zo | regular) and DATA_KIND, whose rules
+# (conf/data/<kind>.yaml) say which folders are mixed in and tested on.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
-
-export MODEL="${MODEL:-smollm2_135m}"
-export TASK="${TASK:?TASK must name a task data folder, e.g. TASK=Data/original/Copa}"
-export MODE="${MODE:-ft}"
-export LR="${LR:-1e-6}"
-export EPS="${EPS:-1e-3}"
-export BS="${BS:-16}"
-export STEPS="${STEPS:-20000}"
-export SEED="${SEED:-0}"
-export TRAIN="${TRAIN:-1000}"
-export DEV="${DEV:-500}"
-export EVAL="${EVAL:-1000}"
-if [ "$MODE" = "lora" ]; then
-    export RANK="${RANK:-8}" ALPHA="${ALPHA:-16}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# In a checkout the trainer is the one beside this folder; an installed package finds its own.
+if [ -d "$HERE/../zo_sweep" ]; then
+    export PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}"
 fi
-if [ "$DATA_KIND" = "orig_n_syn" ]; then
-    export SYN_TASK="${SYN_TASK:-${TASK/original/synthetic}}"
-fi
-# A run trained on synthetic data is tested on the original task's data (the sibling
-# .../original/<Task> folder) when there is one, so that its accuracy compares with the others.
-if [ "$DATA_KIND" = "synthetic" ] && [ -z "${EVAL_TASK:-}" ] && [ -d "${TASK/synthetic/original}" ] \
-        && [ "${TASK/synthetic/original}" != "$TASK" ]; then
-    export EVAL_TASK="${TASK/synthetic/original}"
-fi
-# Runs of the same settings at different times get different folders: nothing is overwritten.
-TAG="${TRAINER}-${MODE}-${DATA_KIND}-lr${LR}-seed${SEED}-$(date +%Y-%m-%d_%H-%M-%S)"
-export OUTPUT_DIR="${OUTPUT_DIR:-${OUTPUT_ROOT:-$REPO/outputs}/legacy/$(basename "$MODEL")/$(basename "$TASK")/$TAG}"
 
 exec "${PYTHON:-python}" -m zo_sweep.train "$@"

@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
-# The repository holding the package: its conf/ (the Hydra config groups, which the trainer
-# reads too) and legacy_scripts/ sit beside zo_sweep/.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = PROJECT_ROOT / "conf"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The checkout holding the package (its git commit is recorded with every run).
+PROJECT_ROOT = PACKAGE_DIR.parent
+# Where conf/ (the Hydra config groups, which the trainer reads too) and legacy_scripts/ are:
+# beside the package in a checkout, inside it once installed (pyproject.toml maps them there).
+RESOURCE_ROOT = PACKAGE_DIR if (PACKAGE_DIR / "conf").is_dir() else PROJECT_ROOT
+CONF_DIR = RESOURCE_ROOT / "conf"

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # MeZO samples its evaluation set with seed 0 whatever the training seed.
 TEST_SEED = 0
+# The files a test split may be drawn from (a task's eval_split picks the first one tried).
+EVAL_SPLITS = ("validation", "test")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Splits:
     train: list[Example]
     dev: list[Example]
     test: list[Example]
+    test_dir: Path | None = None  # the folder the test split came from
 
 
 def load_splits(
@@ -44,30 +47,35 @@ def load_splits(
     num_eval: int = 1000,
     seed: int = 0,
     synthetic_fraction: float = 0.5,
-    eval_dir: str | Path | None = None,
+    spec: TaskSpec | None = None,
+    eval_root: str | Path | None = None,
+    eval_split: str = "validation",
 ) -> Splits:
     """Read a task folder (and optionally a synthetic one) and sample the three splits.
 
     ``task_name`` defaults to the folder's name ("Copa" -> copa). Sizes larger than the data are
     clipped with a warning. ``synthetic_fraction`` is the share of ``num_train`` drawn from
-    ``synthetic_dir``'s train file. ``eval_dir`` draws the test split from another folder of the
-    same task (a run trained on synthetic data is tested on the original task's data). A size of
-    0 gives an empty split (e.g. zero-shot runs).
+    ``synthetic_dir``'s train file. ``spec`` is the task as composed (default: read from
+    conf/task/ by name). ``eval_root`` is a folder of original task folders the test split comes
+    from (a run trained on synthetic data is tested on the original task's data), and
+    ``eval_split`` the file it is drawn from ("validation" or "test"; the other where that one
+    is missing). A size of 0 gives an empty split (e.g. zero-shot runs).
     """
     _check_sizes(num_train=num_train, num_dev=num_dev, num_eval=num_eval, seed=seed)
     if not 0.0 <= synthetic_fraction <= 1.0:
         raise DataError(f"synthetic_fraction must be between 0 and 1, got {synthetic_fraction}")
     task_dir = resolve_task_dir(task_dir)
-    spec = load_task_spec(task_name or task_dir.name)
+    spec = spec or load_task_spec(task_name or task_dir.name)
     num_synthetic = round(num_train * synthetic_fraction) if synthetic_dir is not None else 0
 
     train, dev = _train_and_dev(task_dir, spec, num_train - num_synthetic, num_dev, seed)
     if synthetic_dir is not None:
         train = _mix(train, _synthetic_train(synthetic_dir, spec, num_synthetic, seed), seed)
-    test = _test(resolve_task_dir(eval_dir) if eval_dir else task_dir, spec, num_eval)
+    test_dir = resolve_task_dir(Path(eval_root) / spec.folder) if eval_root else task_dir
+    test = _test(test_dir, spec, num_eval, eval_split)
     _require_nonempty(task_dir, train=(train, num_train), dev=(dev, num_dev), test=(test, num_eval))
     log.info("%s: %d train, %d dev, %d test examples", spec.name, len(train), len(dev), len(test))
-    return Splits(task=spec, train=train, dev=dev, test=test)
+    return Splits(task=spec, train=train, dev=dev, test=test, test_dir=test_dir)
 
 
 def read_examples(path: Path, spec: TaskSpec) -> list[Example]:
@@ -133,8 +141,11 @@ def _mix(original: list[Example], synthetic: list[Example], seed: int) -> list[E
     return [combined[i] for i in _permutation(len(combined), seed)]
 
 
-def _test(task_dir: Path, spec: TaskSpec, num_eval: int) -> list[Example]:
-    path = split_file(task_dir, "test", spec) or split_file(task_dir, "validation", spec)
+def _test(task_dir: Path, spec: TaskSpec, num_eval: int, eval_split: str) -> list[Example]:
+    if eval_split not in EVAL_SPLITS:
+        raise DataError(f"eval_split must be one of {', '.join(EVAL_SPLITS)}, got {eval_split!r}")
+    first, second = sorted(EVAL_SPLITS, key=lambda split: split != eval_split)
+    path = split_file(task_dir, first, spec) or split_file(task_dir, second, spec)
     if path is None:
         raise DataError(
             f"{task_dir.name}/: no test or validation file "

@@ -20,7 +20,7 @@ from typing import Any
 from tqdm import tqdm
 
 from zo_sweep import records
-from zo_sweep.data.tasks import DataError, load_task_spec
+from zo_sweep.data.tasks import DataError, load_task_spec, primary_metric
 from zo_sweep.legacy import zo_config
 
 LEGACY = "legacy"
@@ -140,13 +140,6 @@ def task_name(folder: str) -> str:
         return load_task_spec(folder).name
     except DataError:
         return folder
-
-
-def primary_metric(task: str) -> str:
-    try:
-        return load_task_spec(task).primary_metric
-    except (DataError, IndexError):
-        return "accuracy"
 
 
 def _modified(logs: list[Path]) -> str | None:

@@ -5,7 +5,7 @@ method file is understood without touching this package:
 - a model by its Hugging Face `id` (conf/model/*.yaml),
 - a task data folder by its `folder` (conf/task/*.yaml),
 - a base script by the `script` and `mode` of the methods (conf/method/*.yaml),
-- an environment variable by the `env:` mapping of conf/config.yaml.
+- an environment variable by the trainer's schema and conf/config.yaml's `inputs:`.
 """
 
 from __future__ import annotations
@@ -74,15 +74,21 @@ def method_scripts() -> tuple[MethodScript, ...]:
 
 @cache
 def env_mapping() -> dict[str, str]:
-    """conf/config.yaml `env:`: variable name -> its (unresolved) value, e.g. LR -> ${lr}."""
+    """Variable name -> the config value it is read from, unresolved: LR -> ${lr}.
+
+    Hyperparameters are top-level keys of their own names; the run inputs are interpolated
+    from the groups in conf/config.yaml's `inputs:` (MODEL -> ${model.id}).
+    """
+    from zo_sweep.sweep.handoff import SWEEP_KEYS
+    from zo_sweep.train.settings import env_fields
+
     config = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "config.yaml"), resolve=False)
-    return {str(name): str(value) for name, value in config["env"].items()}
-
-
-def config_key(variable: str) -> str | None:
-    """The config key an environment variable is read from (LR -> lr), if it is a plain one."""
-    match = SIMPLE_INTERPOLATION.match(env_mapping().get(variable, ""))
-    return match.group(1) if match else None
+    inputs = config.get("inputs") or {}
+    mapping = {}
+    for name, env in env_fields().items():
+        key = SWEEP_KEYS[name]
+        mapping[env] = str(inputs[name]) if key.startswith("inputs.") and name in inputs else f"${{{key}}}"
+    return mapping
 
 
 def compose(overrides: Sequence[str]) -> DictConfig:
@@ -91,7 +97,9 @@ def compose(overrides: Sequence[str]) -> DictConfig:
     from hydra import initialize_config_dir
 
     from zo_sweep.sweep.resolvers import register_resolvers
+    from zo_sweep.sweep.schema import register_schema
 
     register_resolvers()
+    register_schema()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         return hydra_compose("config", overrides=list(overrides))

@@ -2,9 +2,10 @@
 
     python -m zo_sweep model=llama1b task=copa method=zo data=original -m lr=1e-6,5e-7
 
-Each job runs the method's underlying script (see zo_sweep.sweep.job); the callbacks in
-zo_sweep.sweep.callbacks check every job's config before the first starts and tally the statuses at
-the end. `main` turns that tally into the exit code: non-zero if any job failed.
+`main` checks every job's config first (zo_sweep.sweep.preflight), then Hydra runs the jobs:
+each runs the method's underlying script (see zo_sweep.sweep.job), and the callbacks in
+zo_sweep.sweep.callbacks tally the statuses at the end. `main` turns that tally into the exit
+code: non-zero if any job failed.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import OverrideParseException
 from omegaconf import DictConfig
 
 from zo_sweep import CONF_DIR
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.callbacks import OUTCOME
+from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.job import run_job
 from zo_sweep.sweep.plugins import missing_plugin_message
+from zo_sweep.sweep.preflight import check_command_line
 from zo_sweep.sweep.process import sigterm_as_interrupt
 from zo_sweep.sweep.resolvers import register_resolvers
-from zo_sweep.sweep.validation import CONFIG_GROUPS, ConfigError, check_group_choices
+from zo_sweep.sweep.schema import register_schema
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
@@ -35,6 +36,7 @@ MOVABLE_FLAGS = ("-m", "--multirun", "--resolve")
 
 
 register_resolvers()
+register_schema()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -69,24 +71,12 @@ def _flags_first(arguments: list[str]) -> list[str]:
 
 
 def _command_line_problem(arguments: list[str]) -> str | None:
-    """Problems Hydra would report at length: a missing plugin, an unknown group option."""
+    """What would stop the sweep, found before any job starts: a missing plugin, a bad config."""
     message = missing_plugin_message(arguments)
     if message:
         return message
-    overrides = [arg for arg in arguments if not arg.startswith("-") and "=" in arg]
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except OverrideParseException:
-        return None  # Hydra explains syntax errors well itself
-    choices: dict[str, list[str]] = {}
-    for override in parsed:
-        if override.key_or_group in CONFIG_GROUPS and override.package is None:
-            values = override.sweep_string_iterator() if override.is_discrete_sweep() else None
-            choices.setdefault(override.key_or_group, []).extend(
-                values or [override.get_value_element_as_str()]
-            )
-    try:
-        check_group_choices(choices, CONF_DIR)
+        check_command_line(arguments)
     except ConfigError as err:
         return str(err)
     return None

@@ -1,7 +1,7 @@
 """One job: turn a composed config into one command, run it, and record how it ended.
 
-The command is `bash <method.script>` with an environment built from the config's `env:`
-mapping (the old scripts' env-var interface). The job needs nothing from the script but that
+The command is `bash <method.script>` with the trainer's settings written to train.yaml and
+exported as the old scripts' environment variables (zo_sweep.sweep.handoff). The job needs nothing from the script but that
 interface and, if the script writes one, result.json; a script that writes none is read through
 MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status, and
 it never raises for a failed run, so one failure never stops a sweep.
@@ -20,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep import records
+from zo_sweep.data.tasks import primary_metric
+from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.gpu_slots import gpu_slot
+from zo_sweep.sweep.handoff import env_value, job_settings, settings_environment, write_settings
 from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
 from zo_sweep.sweep.resume import config_hash, find_finished_job
-from zo_sweep.sweep.validation import ConfigError, resolve_script, validate_job_config
+from zo_sweep.sweep.validation import resolve_script, validate_job_config
+from zo_sweep.train.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,31 +75,23 @@ class JobCommand:
         return f"cd {shlex.quote(str(self.cwd))} && {' '.join(words)}"
 
 
-def env_value(value: Any) -> str:
-    """How a config value reads as an environment variable (lists as comma-separated words)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return ",".join(env_value(item) for item in value)
-    return str(value)
+def job_environment(
+    cfg: DictConfig, job_dir: Path, settings: TrainSettings | None = None
+) -> dict[str, str]:
+    """The variables this job sets for its script: the settings' (with TRAIN_CONFIG and
+    OUTPUT_DIR), then `extra_env`; nulls left out."""
+    settings = settings or job_settings(cfg, job_dir)
+    extra = OmegaConf.to_container(cfg.extra_env, resolve=True) if cfg.get("extra_env") else {}
+    assert isinstance(extra, dict)
+    extra_env = {str(key): env_value(value) for key, value in extra.items() if value is not None}
+    return {**settings_environment(settings, job_dir), **extra_env}
 
 
-def job_environment(cfg: DictConfig, job_dir: Path) -> dict[str, str]:
-    """The variables this job sets for its script: `env` + `extra_env` + OUTPUT_DIR; nulls left out."""
-    variables: dict[str, Any] = {}
-    for section in ("env", "extra_env"):
-        node = cfg.get(section)
-        if node:
-            variables.update(OmegaConf.to_container(node, resolve=True))
-    variables["OUTPUT_DIR"] = str(job_dir.resolve())
-    return {str(key): env_value(value) for key, value in variables.items() if value is not None}
-
-
-def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
+def build_command(
+    cfg: DictConfig, job_dir: Path, settings: TrainSettings | None = None
+) -> JobCommand:
     script = resolve_script(str(cfg.method.script))
-    return JobCommand(script=script, env=job_environment(cfg, job_dir), cwd=Path.cwd())
+    return JobCommand(script=script, env=job_environment(cfg, job_dir, settings), cwd=Path.cwd())
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> float:
@@ -104,10 +100,12 @@ def run_job(cfg: DictConfig, job_dir: Path) -> float:
     _claim_job_dir(job_dir)
     try:
         validate_job_config(cfg)
+        settings = job_settings(cfg, job_dir)
     except ConfigError as err:
         # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
         return _record(job_dir, {"status": records.FAILED, "error": str(err)}, started)
-    command = build_command(cfg, job_dir)
+    write_settings(job_dir, settings)
+    command = build_command(cfg, job_dir, settings)
     _write_command_file(job_dir, command)
     fields = {"config_hash": config_hash(cfg), "command": command.shell_line()}
 
@@ -255,10 +253,7 @@ def _interrupted_fields() -> dict[str, Any]:
 
 
 def _primary_metric(cfg: DictConfig) -> str:
-    metrics = OmegaConf.select(cfg, "task.metrics")
-    if isinstance(metrics, ListConfig) and len(metrics) > 0:
-        return str(metrics[0])
-    return "accuracy"
+    return primary_metric(OmegaConf.to_container(cfg.task, resolve=True))
 
 
 def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:

@@ -27,5 +27,8 @@ def job_leaf(override_dirname: str, job_num: int | str) -> str:
 
 
 def register_resolvers() -> None:
+    from zo_sweep.data.kinds import sibling_folder
+
     OmegaConf.register_new_resolver("example_data", example_data, replace=True)
+    OmegaConf.register_new_resolver("sibling", sibling_folder, replace=True)
     OmegaConf.register_new_resolver("job_leaf", job_leaf, replace=True)

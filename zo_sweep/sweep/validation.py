@@ -1,120 +1,118 @@
 """Check a composed job config before anything runs, and say what is wrong in one line.
 
-The schema below holds the type and the allowed range of every number a job reads; OmegaConf
-converts and type-checks the values against it, the range checks follow from the field
-metadata. Then come the checks that need the file system: a known task, an existing data
-folder, an existing script.
+Types were checked by Hydra as it composed (the schema in zo_sweep.sweep.schema); the trainer's
+ranges and choices come from its schema's field rules (zo_sweep.train.settings). Here follow
+what only the sweep reads (job control), keys that no part reads, the task as composed, and
+the checks that need the file system: existing data folders and an existing script.
 """
 
 from __future__ import annotations
 
-import operator
-from dataclasses import dataclass, field, fields
+import difflib
+import math
 from pathlib import Path
 from typing import Any
 
-from hydra.errors import CompactHydraException
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig, ListConfig
 
-from zo_sweep import PROJECT_ROOT
+from zo_sweep import RESOURCE_ROOT
+from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.sweep.handoff import job_settings
+from zo_sweep.sweep.schema import GPU_CHOICE_AUTO, top_level_keys
+from zo_sweep.train.settings import TrainSettings, env_fields
 
-CONFIG_GROUPS = ("model", "task", "method", "data", "experiment")
-COMPARISONS = {">": operator.gt, ">=": operator.ge}
-
-
-class ConfigError(CompactHydraException):
-    """A user-facing configuration problem. Hydra prints these as their message alone."""
+__all__ = ["ConfigError", "resolve_script", "validate_job_config"]
 
 
-def _bound(rule: str, limit: float) -> Any:
-    return field(default=None, metadata={"rule": rule, "limit": limit})
-
-
-@dataclass
-class JobSchema:
-    """Types and ranges of the numbers a job reads (None: the key is absent or null)."""
-
-    lr: float | None = _bound(">", 0)
-    bs: int | None = _bound(">=", 1)
-    steps: int | None = _bound(">=", 0)
-    seed: int | None = _bound(">=", 0)
-    eps: float | None = _bound(">", 0)
-    rank: int | None = _bound(">=", 1)
-    alpha: float | None = _bound(">", 0)
-    num_train: int | None = _bound(">=", 1)
-    num_dev: int | None = _bound(">=", 1)
-    num_eval: int | None = _bound(">=", 1)
-    eval_steps: int | None = _bound(">=", 1)
-    jobs_per_gpu: int | None = _bound(">=", 1)
-    job_timeout_min: float | None = _bound(">", 0)
-
-
-def validate_job_config(cfg: DictConfig) -> None:
+def validate_job_config(cfg: DictConfig) -> TrainSettings:
     """Raise ConfigError (one line) if the job config cannot make a sensible run."""
-    checked = _typed_values(cfg)
-    _check_ranges(checked)
-    _check_task(cfg)
-    _check_data_folders(cfg)
+    _check_known_keys(cfg)
+    _check_job_control(cfg)
+    _check_extra_env(cfg)
+    settings = job_settings(cfg)
+    _check_task(settings)
+    _check_data_folders(settings)
     resolve_script(str(cfg.method.script))
+    return settings
 
 
 def resolve_script(script: str) -> Path:
-    """A script path: as given if absolute, else under the current folder, else the project's."""
+    """A script path: as given if absolute, else under the current folder, else zo_sweep's."""
     path = Path(script).expanduser()
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, PROJECT_ROOT / path]
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, RESOURCE_ROOT / path]
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
     raise ConfigError(f"method.script: no such script '{script}'")
 
 
-def _typed_values(cfg: DictConfig) -> JobSchema:
-    values = {f.name: cfg.get(f.name) for f in fields(JobSchema) if cfg.get(f.name) is not None}
-    try:
-        typed = OmegaConf.merge(OmegaConf.structured(JobSchema), values)
-    except OmegaConfBaseException as err:
-        raise ConfigError(f"{err.full_key}: {_first_line(err.msg)}") from None
-    return OmegaConf.to_object(typed)  # type: ignore[return-value]
-
-
-def _check_ranges(values: JobSchema) -> None:
-    for spec in fields(JobSchema):
-        value = getattr(values, spec.name)
-        rule, limit = spec.metadata["rule"], spec.metadata["limit"]
-        if value is not None and not COMPARISONS[rule](value, limit):
-            raise ConfigError(f"{spec.name}={value}: must be {rule} {limit}")
-
-
-def _check_task(cfg: DictConfig) -> None:
-    from zo_sweep.data.tasks import DataError, load_task_spec
-
-    try:
-        load_task_spec(str(cfg.task.name))
-    except DataError as err:
-        raise ConfigError(f"task.name: {err}") from None
-
-
-def _check_data_folders(cfg: DictConfig) -> None:
-    env = cfg.get("env") or {}
-    for key in ("TASK", "SYN_TASK"):
-        folder = env.get(key)
-        if folder is not None and not Path(str(folder)).expanduser().is_dir():
+def _check_known_keys(cfg: DictConfig) -> None:
+    """A key no part reads (`+learning_rate=1e-6`) would silently change nothing."""
+    known = (*top_level_keys(), "hydra")
+    for key in cfg:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"settings: {', '.join(known[:8])}, ..."
             raise ConfigError(
-                f"data folder not found: {folder} (set data.root to the folder holding "
-                f"{cfg.task.folder}/)"
+                f"unknown key '{key}': nothing reads it ({hint} a variable for the script "
+                f"goes in +extra_env.{str(key).upper()}=...)"
             )
 
 
-def check_group_choices(choices: dict[str, list[str]], conf_dir: Path) -> None:
-    """Every chosen option of a config group (task=copa,cb) must be a file in conf/<group>/."""
-    for group, options in choices.items():
-        folder = conf_dir / group
-        known = sorted(str(p.relative_to(folder).with_suffix("")) for p in folder.rglob("*.yaml"))
-        for option in options:
-            if option not in known and option != "null":
-                raise ConfigError(f"unknown {group} '{option}' (known: {', '.join(known)})")
+def _check_job_control(cfg: DictConfig) -> None:
+    if not str(cfg.get("purpose") or "").strip():
+        raise ConfigError("purpose is empty: name what this batch of runs is for")
+    timeout = cfg.get("job_timeout_min")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise ConfigError(f"job_timeout_min={timeout}: must be a positive number of minutes")
+    if cfg.get("jobs_per_gpu") is not None and cfg.jobs_per_gpu < 1:
+        raise ConfigError(f"jobs_per_gpu={cfg.jobs_per_gpu}: must be >= 1")
+    _check_gpus(cfg.get("gpus"))
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else text
+def _check_gpus(gpus: Any) -> None:
+    if gpus is None or gpus == GPU_CHOICE_AUTO:
+        return
+    if isinstance(gpus, ListConfig | list) and all(
+        isinstance(gpu, int) and not isinstance(gpu, bool) and gpu >= 0 for gpu in gpus
+    ):
+        return
+    raise ConfigError(f"gpus={gpus}: use auto, a list of GPU ids such as [0,1], or [] for the CPU")
+
+
+def _check_extra_env(cfg: DictConfig) -> None:
+    """A trainer setting set through extra_env would disagree with train.yaml."""
+    by_env = {env: name for name, env in env_fields().items()}
+    for key in cfg.get("extra_env") or {}:
+        if key in by_env:
+            raise ConfigError(
+                f"extra_env.{key}: {key} is a trainer setting; set it as "
+                f"{_sweep_key(by_env[key])}=... instead"
+            )
+
+
+def _sweep_key(name: str) -> str:
+    from zo_sweep.sweep.handoff import SWEEP_KEYS
+
+    return SWEEP_KEYS.get(name, name)
+
+
+def _check_task(settings: TrainSettings) -> None:
+    from zo_sweep.data.tasks import DataError, task_spec_from_mapping
+
+    try:
+        task_spec_from_mapping(settings.task, "task")
+    except DataError as err:
+        raise ConfigError(str(err)) from None
+
+
+def _check_data_folders(settings: TrainSettings) -> None:
+    folder = (settings.task or {}).get("folder", "")
+    wanted = {"task data folder": settings.task_dir, "synthetic data folder": settings.syn_task}
+    if settings.eval_root is not None:
+        wanted["test data folder"] = str(Path(settings.eval_root) / folder)
+    for what, path in wanted.items():
+        if path is not None and not Path(path).expanduser().is_dir():
+            raise ConfigError(
+                f"{what} not found: {path} (set data.root to the folder holding {folder}/)"
+            )

@@ -1,4 +1,4 @@
-"""`python -m zo_sweep.train`: one run, configured by flags or the old env vars.
+"""`python -m zo_sweep.train`: one run, configured by a job's train.yaml, the old env vars or flags.
 
 Writes metrics.jsonl and result.json into OUTPUT_DIR and ends with MeZO's two closing log
 lines. A bad setting, model or data file ends the run with one line on stderr and exit code 2;
@@ -15,7 +15,7 @@ import warnings
 from zo_sweep import records
 from zo_sweep.data.tasks import DataError
 from zo_sweep.embedded import EmbeddedModelError
-from zo_sweep.train.config import parse_args
+from zo_sweep.train.sources import load_settings
 from zo_sweep.train.errors import ConfigError, ModelNotFound
 
 USAGE_ERROR = 2
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     try:
-        config = parse_args(argv)
+        config = load_settings(argv)
         # Settings are checked first: torch and transformers take seconds to import.
         import torch
 

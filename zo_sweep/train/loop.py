@@ -15,7 +15,7 @@ from tqdm import tqdm
 from zo_sweep import records
 from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.train.best_state import BestState
-from zo_sweep.train.config import TrainConfig
+from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.scoring import Encoded, evaluate
 from zo_sweep.train.steppers import make_stepper
 
@@ -58,7 +58,7 @@ def batches(items: Sequence[Encoded], size: int, seed: int) -> Iterator[list[Enc
             yield [items[i] for i in order[start : start + size]]
 
 
-def learning_rate(config: TrainConfig, step: int) -> float:
+def learning_rate(config: TrainSettings, step: int) -> float:
     if config.lr_scheduler == "linear":
         return config.lr * max(0.0, 1.0 - (step - 1) / config.steps)
     return config.lr
@@ -73,7 +73,7 @@ class Run:
         tokenizer,
         spec: TaskSpec,
         data: EncodedSplits,
-        config: TrainConfig,
+        config: TrainSettings,
         out_dir: Path,
     ) -> None:
         self.model, self.tokenizer, self.spec, self.data = model, tokenizer, spec, data

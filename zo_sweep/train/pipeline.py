@@ -10,7 +10,8 @@ import torch
 
 from zo_sweep import records
 from zo_sweep.data import load_splits
-from zo_sweep.train.config import TrainConfig
+from zo_sweep.data.tasks import TaskSpec, task_spec_from_mapping
+from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import add_lora, load_model, pick_device
@@ -22,10 +23,14 @@ DESCRIPTIVE = (
     "model",
     "model_name",
     "task",
+    "task_dir",
     "task_name",
     "syn_task",
-    "eval_task",
+    "eval_root",
+    "eval_split",
+    "data",
     "data_kind",
+    "data_tag",
     "trainer",
     "mode",
     "output_dir",
@@ -33,11 +38,18 @@ DESCRIPTIVE = (
 )
 
 
-def hparams(config: TrainConfig) -> dict:
+def hparams(config: TrainSettings) -> dict:
     return {name: value for name, value in asdict(config).items() if name not in DESCRIPTIVE}
 
 
-def train(config: TrainConfig) -> dict:
+def composed_task(config: TrainSettings) -> TaskSpec | None:
+    """The task as the sweep composed it (train.yaml's `task`), or None to read conf/task/."""
+    if config.task is None:
+        return None
+    return task_spec_from_mapping(config.task, f"{SETTINGS_FILE} task")
+
+
+def train(config: TrainSettings) -> dict:
     """Run one configuration end to end and return the result record it wrote."""
     started = time.perf_counter()
     out_dir = Path(config.output_dir)
@@ -46,13 +58,15 @@ def train(config: TrainConfig) -> dict:
     (out_dir / records.METRICS_FILE).unlink(missing_ok=True)
     torch.manual_seed(config.seed)
     splits = load_splits(
-        config.task,
+        config.task_dir,
         task_name=config.task_name or None,
+        spec=composed_task(config),
         synthetic_dir=config.syn_task or None,
-        eval_dir=config.eval_task or None,
-        num_train=config.train,
-        num_dev=config.dev,
-        num_eval=config.eval,
+        eval_root=config.eval_root or None,
+        eval_split=config.eval_split,
+        num_train=config.num_train,
+        num_dev=config.num_dev,
+        num_eval=config.num_eval,
         seed=config.seed,
     )
     device = pick_device(config.device)
@@ -80,9 +94,11 @@ def train(config: TrainConfig) -> dict:
         "model": config.model_name or config.model,
         "model_path": config.model,
         "task": splits.task.name,
-        "task_dir": config.task,
-        "test_dir": config.eval_task or config.task,
+        "task_dir": config.task_dir,
+        "test_dir": str(splits.test_dir),
+        "eval_split": config.eval_split,
         "data_kind": config.data_kind,
+        "data_tag": config.data_tag,
         "hparams": hparams(config),
         "sizes": {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},
         "wall_seconds": round(time.perf_counter() - started, 3),

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import torch
 
-from zo_sweep.train.config import TrainConfig
+from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.model import trainable_parameters
 from zo_sweep.train.scoring import Encoded, collate, training_loss
@@ -25,7 +25,7 @@ class Stepper(Protocol):
 
 
 class ZerothOrderStepper:
-    def __init__(self, model, config: TrainConfig, objective: str, pad_id: int) -> None:
+    def __init__(self, model, config: TrainSettings, objective: str, pad_id: int) -> None:
         self.model, self.config, self.objective, self.pad_id = model, config, objective, pad_id
         self.device = next(model.parameters()).device
         # Dropout would make the + and - passes see different networks: SPSA needs eval mode.
@@ -54,7 +54,7 @@ class ZerothOrderStepper:
 
 
 class FirstOrderStepper:
-    def __init__(self, model, config: TrainConfig, objective: str, pad_id: int) -> None:
+    def __init__(self, model, config: TrainSettings, objective: str, pad_id: int) -> None:
         self.model, self.config, self.objective, self.pad_id = model, config, objective, pad_id
         self.device = next(model.parameters()).device
         params = trainable_parameters(model)
@@ -87,7 +87,7 @@ class FirstOrderStepper:
         return total
 
 
-def make_stepper(model, config: TrainConfig, objective: str, pad_id: int) -> Stepper:
+def make_stepper(model, config: TrainSettings, objective: str, pad_id: int) -> Stepper:
     if config.trainer == "zo":
         return ZerothOrderStepper(model, config, objective, pad_id)
     return FirstOrderStepper(model, config, objective, pad_id)

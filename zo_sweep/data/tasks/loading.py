@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from zo_sweep.data.tasks.choices import CHOICE_LETTERS, ChoiceSpec
 from zo_sweep.data.tasks.example import DataError
 from zo_sweep.data.tasks.labels import LabelSpec
 from zo_sweep.data.tasks.metrics import METRICS
-from zo_sweep.data.tasks.spec import TRAIN_OBJECTIVES, TaskSpec
+from zo_sweep.data.tasks.spec import DEFAULT_METRIC, TRAIN_OBJECTIVES, TaskSpec
 from zo_sweep.data.tasks.templates import TEMPLATE_DIR, candidate_template, prompt_template
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ TASK_CONF_DIR = zo_sweep.CONF_DIR / "task"
 _SPEC_KEYS = {
     "name", "folder", "num_dev", "template", "candidate", "choices", "label", "fields",
     "field_values", "file_prefix", "metrics", "train_objective", "hub", "description",
+    "eval_split",
 }  # fmt: skip
 
 
@@ -44,8 +46,21 @@ def load_task_spec(name: str) -> TaskSpec:
     for path in sorted(TASK_CONF_DIR.glob("*.yaml")):
         raw = _read_yaml(path)
         if wanted in {_normalized(path.stem), _normalized(str(raw.get("folder", "")))}:
-            return _spec_from_dict(raw, path)
+            return task_spec_from_mapping(raw, f"conf/task/{path.name}")
     raise DataError(f"unknown task '{name}' (known: {', '.join(known_task_names())})")
+
+
+def primary_metric(task: Mapping[str, Any] | str) -> str:
+    """A task's primary metric, from a composed task node or a task (or folder) name.
+
+    A task that cannot be read (an old record's unknown name) is judged by DEFAULT_METRIC.
+    """
+    try:
+        if isinstance(task, Mapping):
+            return task_spec_from_mapping(task, "task").primary_metric
+        return load_task_spec(task).primary_metric
+    except DataError:
+        return DEFAULT_METRIC
 
 
 @cache
@@ -59,8 +74,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _spec_from_dict(raw: dict[str, Any], path: Path) -> TaskSpec:
-    where = f"conf/task/{path.name}"
+def task_spec_from_mapping(raw: Mapping[str, Any], where: str) -> TaskSpec:
+    """A task spec from a mapping shaped like conf/task/*.yaml (a composed `task` node too).
+
+    `where` names the source in error messages, e.g. "conf/task/copa.yaml".
+    """
+    if not isinstance(raw, Mapping):
+        raise DataError(f"{where}: a task spec must be a mapping")
     for key in sorted(set(raw) - _SPEC_KEYS):
         log.warning("%s: ignoring unknown key '%s'", where, key)
     for key in ("name", "folder", "num_dev", "template", "candidate", "choices"):
@@ -77,7 +97,7 @@ def _spec_from_dict(raw: dict[str, Any], path: Path) -> TaskSpec:
         fields=tuple(raw.get("fields") or ()),
         field_values={k: tuple(map(str, v)) for k, v in (raw.get("field_values") or {}).items()},
         file_prefix=raw.get("file_prefix"),
-        metrics=list(raw.get("metrics") or ["accuracy"]),
+        metrics=list(raw.get("metrics") or [DEFAULT_METRIC]),
         train_objective=str(raw.get("train_objective", "ce")),
         hub=dict(raw.get("hub") or {}),
         description=str(raw.get("description", "")),

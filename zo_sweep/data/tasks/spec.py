@@ -13,6 +13,8 @@ from zo_sweep.data.tasks.metrics import METRICS
 from zo_sweep.data.tasks.templates import candidate_template, prompt_template, render
 
 TRAIN_OBJECTIVES = ("ce", "lm")
+# The metric of a task that names none.
+DEFAULT_METRIC = "accuracy"
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,14 @@ class TaskSpec:
     fields: tuple[str, ...] = ()
     field_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     file_prefix: str | None = None
-    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
+    metrics: list[str] = field(default_factory=lambda: [DEFAULT_METRIC])
     train_objective: str = "ce"
     hub: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
 
     @property
     def primary_metric(self) -> str:
+        """The metric runs are selected and compared by: the task's first."""
         return self.metrics[0]
 
     def compute_metrics(

@@ -1,0 +1,78 @@
+"""What a job hands its script: train.yaml and the environment, both from the trainer's schema.
+
+The composed config's top-level hyperparameters, its `inputs:` and its `task` and `data` nodes
+become one TrainSettings (zo_sweep.train.settings), typed and checked. The job writes it to
+train.yaml in its directory and exports it as the old scripts' variables (MODEL, TASK, LR, ...)
+with TRAIN_CONFIG naming the file, so the project's trainer reads the file and any other
+script with the old interface reads the variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.train import errors as train_errors
+from zo_sweep.train.settings import (
+    SETTINGS_ENV,
+    SETTINGS_FILE,
+    Hyperparameters,
+    RunInputs,
+    TrainSettings,
+    env_fields,
+    typed_settings,
+)
+
+# How each setting is spelled in the sweep config, for error messages.
+SWEEP_KEYS = {
+    **{spec.name: spec.name for spec in fields(Hyperparameters)},
+    **{spec.name: f"inputs.{spec.name}" for spec in fields(RunInputs)},
+}
+
+
+def job_settings(cfg: DictConfig, job_dir: Path | None = None) -> TrainSettings:
+    """The trainer's settings of one composed job config; ConfigError (one line) if wrong."""
+    values: dict[str, Any] = {spec.name: cfg.get(spec.name) for spec in fields(Hyperparameters)}
+    values.update(_plain(cfg.get("inputs")) or {})
+    values["task"], values["data"] = _plain(cfg.get("task")), _plain(cfg.get("data"))
+    values["output_dir"] = str(job_dir.resolve()) if job_dir is not None else ""
+    try:
+        return typed_settings(values, SWEEP_KEYS)
+    except train_errors.ConfigError as err:
+        raise ConfigError(str(err)) from None
+
+
+def write_settings(job_dir: Path, settings: TrainSettings) -> Path:
+    path = job_dir / SETTINGS_FILE
+    path.write_text(OmegaConf.to_yaml(OmegaConf.structured(settings)))
+    return path
+
+
+def settings_environment(settings: TrainSettings, job_dir: Path) -> dict[str, str]:
+    """The old interface's variables for these settings (nulls left out), and TRAIN_CONFIG."""
+    values = asdict(settings)
+    variables = {env: values[name] for name, env in env_fields().items()}
+    variables[SETTINGS_ENV] = str((job_dir / SETTINGS_FILE).resolve())
+    return {key: env_value(value) for key, value in variables.items() if value is not None}
+
+
+def env_value(value: Any) -> str:
+    """How a config value reads as an environment variable (lists as comma-separated words)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return ",".join(env_value(item) for item in value)
+    return str(value)
+
+
+def _plain(node: Any) -> Any:
+    """A config node as plain Python values, interpolations resolved."""
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)
+    return node

@@ -1,0 +1,229 @@
+"""Check a whole sweep from its command line before Hydra starts it: one line per problem.
+
+The configs are composed by Hydra's own loading (`hydra.compose`), with the command line's
+`--config-dir`, `--config-name` and `hydra.searchpath`, so a user's own models, tasks and
+presets are found exactly as the run will find them. A grid is expanded as Hydra's basic
+sweeper does (each sweep's values, then their product); composing costs about 0.1 s, so it
+happens once per combination of config group choices, and each job's other values are applied
+to a copy of that composition and checked against the schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+from zo_sweep import CONF_DIR
+from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.sweep.resolvers import register_resolvers
+from zo_sweep.sweep.schema import register_schema
+from zo_sweep.sweep.validation import validate_job_config
+
+CONFIG_NAME = "config"
+BASIC_SWEEPER = "BasicSweeper"
+# Hydra's flags after which nothing runs, so there is nothing to check.
+NOTHING_RUNS = ("help", "hydra_help", "version", "cfg", "info", "shell_completion")
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """The parts of Hydra's command line that decide what gets composed."""
+
+    overrides: list[str]
+    multirun: bool = False
+    config_dir: str | None = None
+    config_path: str | None = None
+    config_name: str = CONFIG_NAME
+    runs: bool = True
+
+
+@dataclass
+class Composer:
+    """Composes job configs through Hydra, each distinct choice of config groups once."""
+
+    extra_overrides: list[str] = field(default_factory=list)
+    cache: dict[tuple[str, ...], DictConfig] = field(default_factory=dict)
+
+    def job_config(self, group_overrides: tuple[str, ...], values: Sequence[str]) -> DictConfig:
+        if group_overrides not in self.cache:
+            composed = compose_or_explain([*group_overrides, *self.extra_overrides])
+            self.cache[group_overrides] = composed
+        config = self.cache[group_overrides].copy()
+        for text in values:
+            apply_override(config, OverridesParser.create().parse_override(text))
+        return config
+
+
+def parse_command_line(arguments: Sequence[str]) -> CommandLine:
+    """Hydra's own flags (see `--hydra-help`), read the way Hydra reads them."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("overrides", nargs="*")
+    parser.add_argument("--multirun", "-m", action="store_true")
+    parser.add_argument("--config-dir", "-cd")
+    parser.add_argument("--config-path", "-cp")
+    parser.add_argument("--config-name", "-cn", default=CONFIG_NAME)
+    for flag in NOTHING_RUNS:
+        parser.add_argument("--" + flag.replace("_", "-"), nargs="?", const=True, default=None)
+    parser.add_argument("-h", dest="help", action="store_true")
+    parser.add_argument("-c", dest="cfg", nargs="?", const=True, default=None)
+    parser.add_argument("-i", dest="info", nargs="?", const=True, default=None)
+    known, _ = parser.parse_known_args(list(arguments))
+    return CommandLine(
+        overrides=list(known.overrides),
+        multirun=known.multirun,
+        config_dir=known.config_dir,
+        config_path=known.config_path,
+        config_name=known.config_name,
+        runs=not any(getattr(known, flag) for flag in NOTHING_RUNS),
+    )
+
+
+def check_command_line(arguments: Sequence[str]) -> int:
+    """Check every job the command line would run; ConfigError on the first problem.
+
+    Returns the number of jobs checked (one for a single run or a search sweeper's sweep).
+    """
+    command = parse_command_line(arguments)
+    if not command.runs:
+        return 0
+    parsed = parse_overrides(command.overrides)
+    with hydra_config_dir(command):
+        extra = search_path_overrides(command, parsed)
+        swept = [o for o in parsed if command.multirun and o.is_sweep_override()]
+        fixed = [o.input_line for o in parsed if o not in swept and o.input_line is not None]
+        base = compose_or_explain([*fixed, *extra], return_hydra_config=True)
+        grid = _grid(base, parsed, command.multirun)
+        if grid is None:
+            validate_job_config(_without_hydra(base))
+            return 1
+        groups = set(OmegaConf.to_container(base.hydra.runtime.choices))
+        composer = Composer(extra_overrides=extra)
+        for job in grid:
+            keys = {item: _override_key(item) for item in job}
+            group_part = tuple(item for item in job if keys[item] in groups)
+            # hydra.* settings were checked with the base composition; jobs carry no hydra node.
+            values = [i for i in job if i not in group_part and not keys[i].startswith("hydra.")]
+            config = composer.job_config(group_part, values)
+            try:
+                validate_job_config(config)
+            except ConfigError as err:
+                raise ConfigError(f"{_job_name(job, grid)}{err}") from None
+        return len(grid)
+
+
+@contextmanager
+def hydra_config_dir(command: CommandLine) -> Iterator[None]:
+    register_resolvers()
+    register_schema()
+    primary = Path(command.config_path).resolve() if command.config_path else CONF_DIR
+    with initialize_config_dir(str(primary), version_base="1.3"):
+        yield
+
+
+def compose_or_explain(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
+    """hydra.compose, with its multi-line errors turned into one line."""
+    try:
+        return compose(CONFIG_NAME, overrides=overrides, return_hydra_config=return_hydra_config)
+    except MissingConfigException as err:
+        raise ConfigError(_missing_option(err)) from None
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError(_one_line(err)) from None
+
+
+def parse_overrides(overrides: list[str]) -> list[Override]:
+    try:
+        return OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise ConfigError(_one_line(err)) from None
+
+
+def search_path_overrides(command: CommandLine, parsed: list[Override]) -> list[str]:
+    """`--config-dir DIR` as Hydra treats it: one more place to look, after conf/ itself."""
+    if command.config_dir is None:
+        return []
+    folder = Path(command.config_dir).expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"--config-dir: no such folder '{command.config_dir}'")
+    given = [o for o in parsed if o.key_or_group == "hydra.searchpath"]
+    paths = [*(given[-1].value() if given else []), f"file://{folder}"]
+    return ["hydra.searchpath=[" + ",".join(f"'{path}'" for path in paths) + "]"]
+
+
+def apply_override(config: DictConfig, override: Override) -> None:
+    """One `key=value` (or `+key=value`, `++key=value`, `~key`) on a composed config."""
+    key = override.key_or_group
+    try:
+        if override.is_delete():
+            parent, _, leaf = key.rpartition(".")
+            with open_dict(config):
+                node = OmegaConf.select(config, parent) if parent else config
+                node.pop(leaf)
+        else:
+            force = override.is_add() or override.is_force_add()
+            OmegaConf.update(config, key, override.value(), merge=True, force_add=force)
+    except OmegaConfBaseException as err:
+        raise ConfigError(_one_line(err, key)) from None
+
+
+def _grid(base: DictConfig, parsed: list[Override], multirun: bool) -> list[list[str]] | None:
+    """Every job's overrides as Hydra's basic sweeper makes them; None if not a grid."""
+    if not multirun:
+        return None
+    sweeper = str(OmegaConf.select(base, "hydra.sweeper._target_", default=""))
+    if not sweeper.endswith(BASIC_SWEEPER):
+        return None
+    params = OmegaConf.select(base, "hydra.sweeper.params") or {}
+    from_params = parse_overrides([f"{key}={value}" for key, value in params.items()])
+    choices = []
+    for override in [*from_params, *parsed]:
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        elif override.input_line is not None:
+            choices.append([override.input_line])
+    return [list(job) for job in itertools.product(*choices)]
+
+
+def _override_key(text: str) -> str:
+    return OverridesParser.create().parse_override(text).key_or_group
+
+
+def _job_name(job: list[str], grid: list[list[str]]) -> str:
+    varying = [item for item in job if any(item not in other for other in grid)]
+    return f"job {' '.join(varying)}: " if varying else ""
+
+
+def _without_hydra(config: DictConfig) -> DictConfig:
+    config = config.copy()
+    with open_dict(config):
+        config.pop("hydra", None)
+    return config
+
+
+def _missing_option(err: MissingConfigException) -> str:
+    wanted = str(err.missing_cfg_file or "")
+    group, _, option = wanted.rpartition("/")
+    if err.options and group:
+        return f"unknown {group} '{option}' (known: {', '.join(err.options)})"
+    return _one_line(err)
+
+
+def _one_line(err: BaseException, key: Any = None) -> str:
+    """The first line of an error, and of its cause: `lr: Value 'abc' ... to Float`."""
+    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
+    message = str(getattr(cause, "msg", None) or cause).strip().splitlines()
+    full_key = getattr(cause, "full_key", None) or key
+    first = message[0] if message else type(err).__name__
+    return f"{full_key}: {first}" if full_key else first

@@ -1,0 +1,210 @@
+"""The trainer's settings: one typed schema, from the sweep's command line to the optimizer.
+
+Each field carries, in one place, its default, its environment variable (the old scripts'
+interface), one line of help and its rule (a lower bound or a list of choices). Everything
+else is generated from these fields: the sweep config's types (zo_sweep.sweep.schema), the
+environment a job exports, the trainer's flags and its checks.
+
+`Hyperparameters` are the sweep config's top-level keys of the same names (`lr=1e-6`);
+`RunInputs` come from the chosen config groups (conf/config.yaml `inputs:`); a job writes both,
+with the composed `task` and `data` nodes, into its directory as train.yaml.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from zo_sweep.train.errors import ConfigError
+
+# The file a job writes its resolved settings to, and the variable that points the trainer at it.
+SETTINGS_FILE = "train.yaml"
+SETTINGS_ENV = "TRAIN_CONFIG"
+
+
+def setting(
+    default: Any,
+    env: str,
+    help: str,
+    *,
+    minimum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """A field with its environment variable, help line and rule."""
+    rule = {"minimum": minimum, "above": above, "below": below, "choices": choices}
+    return field(default=default, metadata={"env": env, "help": help, **rule})
+
+
+@dataclass
+class Hyperparameters:
+    """How the trainer trains: the sweep's top-level keys (`lr=1e-6 bs=16`)."""
+
+    lr: float = setting(1e-6, "LR", "learning rate", above=0)
+    bs: int = setting(16, "BS", "examples per step", minimum=1)
+    steps: int = setting(20000, "STEPS", "training steps (0: zero-shot evaluation only)", minimum=0)
+    seed: int = setting(0, "SEED", "seed of sampling, batch order and MeZO's noise", minimum=0)
+    eps: float = setting(1e-3, "EPS", "MeZO's perturbation size", above=0)
+    rank: int = setting(8, "RANK", "LoRA rank", minimum=1)
+    alpha: float = setting(16.0, "ALPHA", "LoRA alpha", above=0)
+    lora_dropout: float = setting(0.0, "LORA_DROPOUT", "LoRA dropout", minimum=0, below=1)
+    num_train: int = setting(1000, "TRAIN", "train examples sampled", minimum=0)
+    num_dev: int = setting(500, "DEV", "dev examples sampled", minimum=0)
+    num_eval: int = setting(1000, "EVAL", "test examples sampled", minimum=0)
+    eval_steps: int = setting(
+        0, "EVAL_STEPS", "evaluate on dev every this many steps (0: only at the end)", minimum=0
+    )
+    log_steps: int = setting(10, "LOG_STEPS", "log the mean loss every this many steps", minimum=1)
+    optim: str = setting("adamw", "OPTIM", "first-order optimizer", choices=("adamw", "sgd"))
+    wd: float = setting(0.0, "WD", "weight decay", minimum=0)
+    lr_scheduler: str = setting(
+        "constant", "LR_SCHEDULER", "learning-rate schedule", choices=("constant", "linear")
+    )
+    n_perturb: int = setting(1, "N_PERTURB", "MeZO perturbations averaged per step", minimum=1)
+    grad_accum: int = setting(1, "GRAD_ACCUM", "first-order micro-batches per step", minimum=1)
+    grad_ckpt: bool = setting(False, "GRAD_CKPT", "gradient checkpointing (first-order)")
+    train_objective: str = setting(
+        "",
+        "TRAIN_OBJECTIVE",
+        "ce (cross-entropy over candidates) or lm; empty: the task's own",
+        choices=("", "ce", "lm"),
+    )
+    score: str = setting(
+        "mean", "SCORE", "candidate score: mean or sum of its token log-probs", choices=("mean", "sum")
+    )
+    max_length: int = setting(
+        512, "MAX_LENGTH", "most tokens per sequence; long prompts lose their start", minimum=1
+    )
+    eval_bs: int = setting(16, "EVAL_BS", "examples per evaluation batch", minimum=1)
+    device: str = setting("auto", "DEVICE", "auto, cpu, cuda or cuda:N")
+
+
+@dataclass
+class RunInputs:
+    """What the trainer runs on; in a sweep these come from the config groups."""
+
+    model: str = setting(
+        "smollm2_135m", "MODEL", "Hugging Face id, local model folder, or smollm2_135m"
+    )
+    model_name: str = setting("", "MODEL_NAME", "short model name for records")
+    dtype: str = setting(
+        "auto",
+        "DTYPE",
+        "precision: auto is bf16 on a GPU, fp32 on the CPU",
+        choices=("auto", "float32", "bfloat16", "float16"),
+    )
+    lora_targets: str = setting(
+        "q_proj,v_proj", "LORA_TARGETS", "comma-separated module names for LoRA, or all-linear"
+    )
+    task_dir: str = setting("sst2", "TASK", "task data folder (its name picks the task) or name")
+    task_name: str = setting("", "TASK_NAME", "task name when the folder's name does not say it")
+    syn_task: str | None = setting(None, "SYN_TASK", "synthetic data folder mixed into training")
+    eval_root: str | None = setting(
+        None, "EVAL_ROOT", "folder of original task folders the test split comes from"
+    )
+    eval_split: str = setting(
+        "validation",
+        "EVAL_SPLIT",
+        "the task file the test examples come from",
+        choices=("validation", "test"),
+    )
+    data_kind: str = setting("original", "DATA_KIND", "original, synthetic or orig_n_syn")
+    data_tag: str | None = setting(None, "DATA_TAG", "which dataset this is, for the records")
+    trainer: str = setting(
+        "zo", "TRAINER", "zo (MeZO) or regular (first-order)", choices=("zo", "regular")
+    )
+    mode: str = setting("ft", "MODE", "ft (all parameters) or lora", choices=("ft", "lora"))
+    output_dir: str = setting("", "OUTPUT_DIR", "where metrics.jsonl and result.json go")
+
+
+@dataclass
+class TrainSettings(Hyperparameters, RunInputs):
+    """Everything one run reads, as train.yaml holds it."""
+
+    # The composed config nodes, whole: a command-line task option reaches the trainer.
+    task: Any = None
+    data: Any = None
+
+    @property
+    def method(self) -> str:
+        """The zo_sweep method name: zo, zo_lora, fo_full or fo_lora."""
+        prefix = "zo" if self.trainer == "zo" else "fo"
+        suffix = "lora" if self.mode == "lora" else ("full" if prefix == "fo" else "")
+        return f"{prefix}_{suffix}".rstrip("_")
+
+    @property
+    def lora(self) -> bool:
+        return self.mode == "lora"
+
+    @property
+    def targets(self) -> list[str] | str:
+        """LoRA target modules; peft's own shorthand `all-linear` passes through as is."""
+        if self.lora_targets.strip() == "all-linear":
+            return "all-linear"
+        return [name.strip() for name in self.lora_targets.split(",") if name.strip()]
+
+
+def env_fields() -> dict[str, str]:
+    """Field name -> environment variable, for every setting the old interface carries."""
+    return {spec.name: spec.metadata["env"] for spec in fields(TrainSettings) if spec.metadata}
+
+
+def typed_settings(values: dict[str, Any] | DictConfig, label: dict[str, str]) -> TrainSettings:
+    """Values (strings from the environment, or typed from YAML) converted and checked.
+
+    `label` names each field the way its source spells it (LR for an env var, lr for YAML),
+    so that an error points at what the user typed.
+    """
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(TrainSettings), values)
+    except OmegaConfBaseException as err:
+        key = str(err.full_key or "")
+        shown = label.get(key, key)
+        raise ConfigError(f"{shown}: {_first_line(str(err.msg))}") from None
+    settings = OmegaConf.to_object(merged)
+    assert isinstance(settings, TrainSettings)
+    check(settings, label)
+    return settings
+
+
+def check(settings: TrainSettings, label: dict[str, str] | None = None) -> None:
+    """Apply every field's rule, and the rules that join two fields; raise ConfigError."""
+    label = label or {}
+    for spec in fields(TrainSettings):
+        value = getattr(settings, spec.name)
+        problem = rule_problem(spec.metadata, value) if spec.metadata else None
+        if problem:
+            raise ConfigError(f"{label.get(spec.name, spec.name)}={value!r}: {problem}")
+    if settings.bs % settings.grad_accum:
+        bs, accum = label.get("bs", "bs"), label.get("grad_accum", "grad_accum")
+        raise ConfigError(f"{bs}={settings.bs} is not divisible by {accum}={settings.grad_accum}")
+    if settings.lora and not settings.targets:
+        targets = label.get("lora_targets", "lora_targets")
+        raise ConfigError(f"{targets} is empty: name the modules that get adapters")
+
+
+def rule_problem(metadata: Any, value: Any) -> str | None:
+    """What is wrong with one value under its field's rule, or None."""
+    if value is None:
+        return None
+    choices = metadata.get("choices")
+    if choices is not None and value not in choices:
+        return f"use one of {', '.join(c for c in choices if c) or 'nothing'}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if metadata.get("minimum") is not None and value < metadata["minimum"]:
+        return f"must be >= {metadata['minimum']}"
+    if metadata.get("above") is not None and value <= metadata["above"]:
+        return f"must be > {metadata['above']}"
+    if metadata.get("below") is not None and value >= metadata["below"]:
+        return f"must be < {metadata['below']}"
+    return None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
