@@ -22,11 +22,11 @@ def test_help_lists_groups_and_run_control() -> None:
         assert word in done.stdout
 
 
-def test_cfg_job_shows_the_environment_of_the_script() -> None:
+def test_cfg_job_shows_the_trainer_settings() -> None:
     done = run_sweep("--cfg", "job", "--resolve", "method=fo_lora", "task=copa", "lr=3e-4")
     assert done.returncode == 0, done.stderr
-    assert "LR: 0.0003" in done.stdout
-    assert "MODE: lora" in done.stdout
+    assert "lr: 0.0003" in done.stdout
+    assert "  mode: lora" in done.stdout
     assert "legacy_scripts/fo_lora_finetune_original.sh" in done.stdout
 
 

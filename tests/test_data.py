@@ -273,6 +273,14 @@ def test_folder_errors(tmp_path: Path, setup: str, message: str) -> None:
         load_splits(folder)
 
 
+def test_eval_split_picks_the_file_the_test_split_comes_from(tmp_path: Path) -> None:
+    folder = copa_folder(tmp_path, test=6)
+    from_test = load_splits(folder, num_train=8, num_dev=4, eval_split="test")
+    from_validation = load_splits(folder, num_train=8, num_dev=4, eval_split="validation")
+    assert all("Event t" in example.prompt for example in from_test.test)
+    assert not any("Event t" in example.prompt for example in from_validation.test)
+
+
 def test_unlabeled_split_is_an_error(tmp_path: Path) -> None:
     folder = copa_folder(tmp_path)
     write_jsonl(folder / "copa_test.jsonl", [{**r, "label": -1} for r in copa_records(3)])
@@ -332,9 +340,12 @@ def test_a_small_dev_request_is_honoured_when_train_is_clipped() -> None:
     assert len(splits.train) == 240 - 16
 
 
-def test_eval_dir_draws_test_from_another_folder_of_the_task() -> None:
+def test_eval_root_draws_test_from_another_folder_of_the_task() -> None:
     synthetic = example_data_root("synthetic") / "SST-2"
     original = example_data_root("original") / "SST-2"
-    mixed = load_splits(synthetic, num_train=8, num_dev=8, num_eval=16, eval_dir=original)
+    mixed = load_splits(
+        synthetic, num_train=8, num_dev=8, num_eval=16, eval_root=example_data_root("original")
+    )
+    assert mixed.test_dir == original
     assert mixed.test == load_splits(original, num_train=8, num_dev=8, num_eval=16).test
     assert mixed.train == load_splits(synthetic, num_train=8, num_dev=8, num_eval=16).train

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sweep_cli import job_results, probe_events, run_sweep, write_probe
 
-from zo_sweep.sweep.job import JobCommand, env_value
+from zo_sweep.sweep.handoff import env_value
+from zo_sweep.sweep.job import JobCommand
 
 
 def test_failing_job_does_not_stop_the_sweep(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ default) come from the synthetic train file; dev and test always come from the o
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ class Splits:
     train: list[Example]
     dev: list[Example]
     test: list[Example]
-    test_dir: Path | None = None  # the folder the test split came from
+    test_dir: Path | None = field(default=None, compare=False)  # where the test split is from
 
 
 def load_splits(
@@ -49,7 +49,7 @@ def load_splits(
     synthetic_fraction: float = 0.5,
     spec: TaskSpec | None = None,
     eval_root: str | Path | None = None,
-    eval_split: str = "validation",
+    eval_split: str = "test",
 ) -> Splits:
     """Read a task folder (and optionally a synthetic one) and sample the three splits.
 

@@ -23,13 +23,13 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from zo_sweep import CONF_DIR
 from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.resolvers import register_resolvers
 from zo_sweep.sweep.schema import register_schema
-from zo_sweep.sweep.validation import validate_job_config
+from zo_sweep.sweep.validation import unknown_key_message, validate_job_config
 
 CONFIG_NAME = "config"
 BASIC_SWEEPER = "BasicSweeper"
@@ -139,6 +139,9 @@ def compose_or_explain(overrides: list[str], return_hydra_config: bool = False) 
     except MissingConfigException as err:
         raise ConfigError(_missing_option(err)) from None
     except (HydraException, OmegaConfBaseException) as err:
+        cause = err.__cause__
+        if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
+            raise ConfigError(unknown_key_message(str(cause.full_key))) from None
         raise ConfigError(_one_line(err)) from None
 
 

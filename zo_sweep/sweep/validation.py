@@ -21,7 +21,7 @@ from zo_sweep.sweep.handoff import job_settings
 from zo_sweep.sweep.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.train.settings import TrainSettings, env_fields
 
-__all__ = ["ConfigError", "resolve_script", "validate_job_config"]
+__all__ = ["ConfigError", "resolve_script", "unknown_key_message", "validate_job_config"]
 
 
 def validate_job_config(cfg: DictConfig) -> TrainSettings:
@@ -48,15 +48,22 @@ def resolve_script(script: str) -> Path:
 
 def _check_known_keys(cfg: DictConfig) -> None:
     """A key no part reads (`+learning_rate=1e-6`) would silently change nothing."""
-    known = (*top_level_keys(), "hydra")
     for key in cfg:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"settings: {', '.join(known[:8])}, ..."
-            raise ConfigError(
-                f"unknown key '{key}': nothing reads it ({hint} a variable for the script "
-                f"goes in +extra_env.{str(key).upper()}=...)"
-            )
+        if key not in (*top_level_keys(), "hydra"):
+            raise ConfigError(unknown_key_message(str(key)))
+
+
+def unknown_key_message(key: str) -> str:
+    """One line for a key that no part reads, with the likely key meant."""
+    if "." in key:
+        return f"unknown key '{key}': the composed config has no such key (add one with +{key}=...)"
+    known = top_level_keys()
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"settings: {', '.join(known[:8])}, ...;"
+    return (
+        f"unknown key '{key}': nothing reads it ({hint} "
+        f"a variable for the script goes in +extra_env.{key.upper()}=...)"
+    )
 
 
 def _check_job_control(cfg: DictConfig) -> None:
