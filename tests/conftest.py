@@ -23,3 +23,22 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def compose_config():
+    """Compose the real conf/ as a job would get it: `compose_config("task=copa", "lr=1e-4")`."""
+    from hydra import compose, initialize_config_dir
+
+    from zo_sweep import CONF_DIR
+    from zo_sweep.sweep.resolvers import register_resolvers
+    from zo_sweep.sweep.schema import register_schema
+
+    register_resolvers()
+    register_schema()
+
+    def composed(*overrides: str):
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            return compose("config", overrides=list(overrides))
+
+    return composed

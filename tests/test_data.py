@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from zo_sweep.data import DataError, example_data_root, load_splits
-from zo_sweep.data.tasks import load_task_spec
+from zo_sweep.data.tasks import known_task_names, load_task_spec
 
-FOLDERS = ["Copa", "CB", "RTE", "BoolQ", "SST-2", "ArcC_Cloze", "ArcC_MC"]
+# Every task of conf/task/, by its data folder.
+FOLDERS = [load_task_spec(name).folder for name in known_task_names()]
 
 
 def copa_records(count: int, tag: str = "") -> list[dict]:
@@ -69,7 +70,7 @@ def test_example_data_is_what_the_generator_writes(tmp_path: Path) -> None:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "generate", example_data_root().parent / "generate.py"
+        "generate", Path(__file__).resolve().parents[1] / "tools" / "generate_example_data.py"
     )
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)

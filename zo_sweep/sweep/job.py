@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import shlex
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -79,12 +80,22 @@ def job_environment(
     cfg: DictConfig, job_dir: Path, settings: TrainSettings | None = None
 ) -> dict[str, str]:
     """The variables this job sets for its script: the settings' (with TRAIN_CONFIG and
-    OUTPUT_DIR), then `extra_env`; nulls left out."""
+    OUTPUT_DIR), then `extra_env`, nulls left out; and the sweep's own Python first on PATH."""
     settings = settings or job_settings(cfg, job_dir)
     extra = OmegaConf.to_container(cfg.extra_env, resolve=True) if cfg.get("extra_env") else {}
     assert isinstance(extra, dict)
     extra_env = {str(key): env_value(value) for key, value in extra.items() if value is not None}
-    return {**settings_environment(settings, job_dir), **extra_env}
+    return {**settings_environment(settings, job_dir), **extra_env, **_own_python_first()}
+
+
+def _own_python_first() -> dict[str, str]:
+    """PATH with this interpreter's folder first, so `python` in a script is the sweep's own
+    (an installed zo_sweep in a venv that was never activated); {} where it already is."""
+    folder = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] == folder:
+        return {}
+    return {"PATH": f"{folder}{os.pathsep}{path}" if path else folder}
 
 
 def build_command(

@@ -56,11 +56,10 @@ class Composer:
     extra_overrides: list[str] = field(default_factory=list)
     cache: dict[tuple[str, ...], DictConfig] = field(default_factory=dict)
 
-    def job_config(self, group_overrides: tuple[str, ...], values: Sequence[str]) -> DictConfig:
-        if group_overrides not in self.cache:
-            composed = compose_or_explain([*group_overrides, *self.extra_overrides])
-            self.cache[group_overrides] = composed
-        config = self.cache[group_overrides].copy()
+    def job_config(self, shaping: tuple[str, ...], values: Sequence[str]) -> DictConfig:
+        if shaping not in self.cache:
+            self.cache[shaping] = compose_or_explain([*shaping, *self.extra_overrides])
+        config = self.cache[shaping].copy()
         for text in values:
             apply_override(config, OverridesParser.create().parse_override(text))
         return config
@@ -111,11 +110,11 @@ def check_command_line(arguments: Sequence[str]) -> int:
         groups = set(OmegaConf.to_container(base.hydra.runtime.choices))
         composer = Composer(extra_overrides=extra)
         for job in grid:
+            # Group choices and Hydra's own settings (hydra.searchpath) shape the composition;
+            # the other values are applied to a copy of it.
             keys = {item: _override_key(item) for item in job}
-            group_part = tuple(item for item in job if keys[item] in groups)
-            # hydra.* settings were checked with the base composition; jobs carry no hydra node.
-            values = [i for i in job if i not in group_part and not keys[i].startswith("hydra.")]
-            config = composer.job_config(group_part, values)
+            shaping = tuple(i for i in job if keys[i] in groups or keys[i].startswith("hydra."))
+            config = composer.job_config(shaping, [i for i in job if i not in shaping])
             try:
                 validate_job_config(config)
             except ConfigError as err:

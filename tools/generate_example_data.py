@@ -1,8 +1,8 @@
-"""Generate the example task data shipped with zo_sweep (run: python zo_sweep/example_data/generate.py).
+"""Generate the example task data shipped with zo_sweep (run: python tools/generate_example_data.py).
 
 Every sentence comes from the vocabularies and sentence frames written below for this project;
 nothing is taken from the public datasets, only their field names and file layout. The output
-is deterministic (seeded) and committed next to this script:
+is deterministic (seeded) and committed in the package, under zo_sweep/example_data/:
 
     original/<Folder>/<prefix>_{train,validation,test}.jsonl    public datasets' style
     synthetic/<Folder>/<prefix>_{train,validation,test}.jsonl   a different, chattier style, as
@@ -22,7 +22,7 @@ from pathlib import Path
 
 SEED = 20240611
 SPLIT_SIZES = {"train": 240, "validation": 72, "test": 72}
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "zo_sweep" / "example_data"
 KINDS = ("original", "synthetic")
 
 Record = dict[str, object]

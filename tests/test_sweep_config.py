@@ -1,0 +1,102 @@
+"""Hydra's own config loading for the checks: users' config folders, grids, an installed wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sweep_cli import REPO_ROOT, run_sweep
+
+from zo_sweep.sweep import preflight
+
+USER_MODEL = """\
+name: qwen05b
+id: Qwen/Qwen2.5-0.5B
+dtype: bfloat16
+family: qwen2
+lora_targets: q_proj,v_proj
+"""
+
+
+def _user_conf(tmp_path: Path) -> Path:
+    folder = tmp_path / "my_conf"
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "qwen05b.yaml").write_text(USER_MODEL)
+    return folder
+
+
+@pytest.mark.parametrize("how", ["--config-dir", "hydra.searchpath"])
+def test_a_users_own_model_yaml_runs_a_dry_run(tmp_path: Path, how: str) -> None:
+    conf = _user_conf(tmp_path)
+    where = ["--config-dir", str(conf)] if how == "--config-dir" else [f"hydra.searchpath=[file://{conf}]"]
+    done = run_sweep(
+        *where, "model=qwen05b", "-m", "lr=1e-6,1e-7", "dry_run=true", f"output_root={tmp_path}"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 jobs: 2 dry_run" in done.stdout
+    (train_yaml, *_) = sorted(tmp_path.rglob("qwen05b/*/*/train.yaml"))
+    assert "model: Qwen/Qwen2.5-0.5B" in train_yaml.read_text()
+
+
+def test_an_unknown_option_lists_the_users_options_too(tmp_path: Path) -> None:
+    done = run_sweep("--config-dir", str(_user_conf(tmp_path)), "model=qwen", f"output_root={tmp_path}")
+    assert done.returncode == 2
+    assert "unknown model 'qwen' (known: llama1b" in done.stderr and "qwen05b" in done.stderr
+
+
+def test_a_grid_is_composed_once_per_choice_of_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    composed = []
+    real = preflight.compose
+
+    def counting(*args, **kwargs):
+        composed.append(kwargs.get("overrides"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(preflight, "compose", counting)
+    lrs = ",".join(f"{n}e-6" for n in range(1, 26))
+    assert preflight.check_command_line(["-m", f"lr={lrs}", "method=zo,fo_full"]) == 50
+    assert len(composed) == 3  # the base, then method=zo and method=fo_full
+
+
+def test_a_bad_value_in_a_grid_names_its_job() -> None:
+    with pytest.raises(preflight.ConfigError, match=r"^job lr=0 seed=0: lr=0.0: must be > 0$"):
+        preflight.check_command_line(["-m", "lr=1e-6,0", "seed=0,1"])
+
+
+@pytest.mark.slow
+def test_a_wheel_in_a_fresh_venv_runs_a_dry_run_sweep(tmp_path: Path) -> None:
+    """conf/ and the base scripts travel inside the wheel; nothing is read from the checkout."""
+    wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "work"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(wheels), str(REPO_ROOT)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300
+    )
+    python = venv / "bin" / "python"
+    (wheel,) = wheels.glob("zo_sweep-*.whl")
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    work.mkdir()
+    environ = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [python, "-m", "zo_sweep", "-m", "task=copa,cb", "dry_run=true", "output_root=out"],
+        cwd=work, env=environ, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 jobs: 2 dry_run" in done.stdout
+    site = str(venv)
+    for command in work.rglob("command.sh"):
+        text = command.read_text()
+        assert f"{site}/lib/" in text and "legacy_scripts/mezo_finetune_original.sh" in text
+        assert str(REPO_ROOT) + "/" not in text.replace(str(work), "")
+    (result,) = {json.loads(p.read_text())["status"] for p in work.rglob("result.json")}
+    assert result == "dry_run"
