@@ -55,7 +55,7 @@ export CUDA_VISIBLE_DEVICES=0
 for lr in 1e-6 5e-7; do
   for rk in 4 8; do
     MODEL=meta-llama/Llama-3.2-3B MODE=lora TASK=/data/Data/synthetic/RTE LR=$lr RANK=$rk \\
-      WD=0.01 EPS=1e-2 STEPS=5000 bash mezo_finetune_synthetic.sh > out_${lr}_${rk}.log 2>&1 &
+      MY_FLAG=1 EPS=1e-2 STEPS=5000 bash mezo_finetune_synthetic.sh > out_${lr}_${rk}.log 2>&1 &
   done
 done
 wait
@@ -70,14 +70,14 @@ def test_hand_written_script_with_unknown_variable_and_script(tmp_path: Path) ->
     conversion = convert_script(script)
     assert [sweep.command() for sweep in conversion.sweeps] == [
         "python -m zo_sweep model=llama3b task=rte method=zo_lora data=synthetic "
-        "data.root=/data/Data/synthetic +extra_env.WD=0.01 steps=5000 -m rank=4,8 lr=1e-6,5e-7",
+        "data.root=/data/Data/synthetic +extra_env.MY_FLAG=1 steps=5000 -m rank=4,8 lr=1e-6,5e-7",
         "python -m zo_sweep model.id=my-org/my-model model.name=my-model task=sst2 method=fo_full "
         "data=original data.root=/data/Data/original lr=1e-5",
     ]
     assert [str(problem) for problem in conversion.problems] == [
         f"{script}:6: warning: CUDA_VISIBLE_DEVICES=0 not converted: zo_sweep assigns GPUs "
         "itself (see gpus= and jobs_per_gpu=)",
-        f"{script}:6: warning: unknown variable WD=0.01: passed on as +extra_env.WD",
+        f"{script}:6: warning: unknown variable MY_FLAG=1: passed on as +extra_env.MY_FLAG",
         f"{script}:11: warning: CUDA_VISIBLE_DEVICES=0 not converted: zo_sweep assigns GPUs "
         "itself (see gpus= and jobs_per_gpu=)",
         f"{script}:12: error: unknown base script run_mezo.sh (known: "
@@ -91,7 +91,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     script = tmp_path / "old.sh"
     script.write_text(HAND_WRITTEN)
     assert main(["convert", str(script)]) == 1
-    assert "unknown variable WD=0.01" in capsys.readouterr().err
+    assert "unknown variable MY_FLAG=1" in capsys.readouterr().err
     assert main(["convert", str(tmp_path / "missing.sh")]) == 2
     assert capsys.readouterr().err.strip().endswith(f"no such script: {tmp_path / 'missing.sh'}")
 

@@ -50,7 +50,9 @@ def test_every_setting_has_one_default_and_an_env_var() -> None:
     settings = load_settings([], {"OUTPUT_DIR": "out"})
     for spec in fields(TrainSettings):
         if spec.metadata:
-            assert getattr(settings, spec.name) == (spec.default if spec.name != "output_dir" else "out")
+            assert getattr(settings, spec.name) == (
+                spec.default if spec.name != "output_dir" else "out"
+            )
     assert len(set(env_fields().values())) == len(env_fields())
 
 

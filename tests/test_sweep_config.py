@@ -32,7 +32,11 @@ def _user_conf(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("how", ["--config-dir", "hydra.searchpath"])
 def test_a_users_own_model_yaml_runs_a_dry_run(tmp_path: Path, how: str) -> None:
     conf = _user_conf(tmp_path)
-    where = ["--config-dir", str(conf)] if how == "--config-dir" else [f"hydra.searchpath=[file://{conf}]"]
+    where = (
+        ["--config-dir", str(conf)]
+        if how == "--config-dir"
+        else [f"hydra.searchpath=[file://{conf}]"]
+    )
     done = run_sweep(
         *where, "model=qwen05b", "-m", "lr=1e-6,1e-7", "dry_run=true", f"output_root={tmp_path}"
     )
@@ -43,7 +47,9 @@ def test_a_users_own_model_yaml_runs_a_dry_run(tmp_path: Path, how: str) -> None
 
 
 def test_an_unknown_option_lists_the_users_options_too(tmp_path: Path) -> None:
-    done = run_sweep("--config-dir", str(_user_conf(tmp_path)), "model=qwen", f"output_root={tmp_path}")
+    done = run_sweep(
+        "--config-dir", str(_user_conf(tmp_path)), "model=qwen", f"output_root={tmp_path}"
+    )
     assert done.returncode == 2
     assert "unknown model 'qwen' (known: llama1b" in done.stderr and "qwen05b" in done.stderr
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from zo_sweep.data import tasks
 from zo_sweep import CONF_DIR
+from zo_sweep.data import tasks
 from zo_sweep.data.tasks import DataError, Example, RecordError, known_task_names, load_task_spec
 
 # Every task of conf/task/, by its file name.

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from zo_sweep.train.config import TrainConfig
 
 from zo_sweep.data.tasks import Example, load_task_spec
-from zo_sweep.train.config import TrainConfig
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import add_lora, load_model
 from zo_sweep.train.scoring import encode

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 import torch
+from zo_sweep.train.config import TrainConfig
 
 from zo_sweep.data.tasks import Example
 from zo_sweep.train.best_state import BestState
-from zo_sweep.train.config import TrainConfig
 from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.model import add_lora, load_model, trainable_parameters
 from zo_sweep.train.scoring import collate, encode, evaluate, training_loss

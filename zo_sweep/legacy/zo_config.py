@@ -87,8 +87,16 @@ def env_mapping() -> dict[str, str]:
     mapping = {}
     for name, env in env_fields().items():
         key = SWEEP_KEYS[name]
-        mapping[env] = str(inputs[name]) if key.startswith("inputs.") and name in inputs else f"${{{key}}}"
+        mapping[env] = (
+            str(inputs[name]) if key.startswith("inputs.") and name in inputs else f"${{{key}}}"
+        )
     return mapping
+
+
+def config_key(variable: str) -> str | None:
+    """The config key an environment variable is read from (LR -> lr), if it is a plain one."""
+    match = SIMPLE_INTERPOLATION.match(env_mapping().get(variable, ""))
+    return match.group(1) if match else None
 
 
 def compose(overrides: Sequence[str]) -> DictConfig:

@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.sweep.schema import SweepConfig
 from zo_sweep.train import errors as train_errors
 from zo_sweep.train.settings import (
     SETTINGS_ENV,
@@ -23,6 +24,7 @@ from zo_sweep.train.settings import (
     Hyperparameters,
     RunInputs,
     TrainSettings,
+    check,
     env_fields,
     typed_settings,
 )
@@ -34,13 +36,24 @@ SWEEP_KEYS = {
 }
 
 
-def job_settings(cfg: DictConfig, job_dir: Path | None = None) -> TrainSettings:
-    """The trainer's settings of one composed job config; ConfigError (one line) if wrong."""
+def job_settings(
+    cfg: DictConfig, job_dir: Path | None = None, checked: bool = True
+) -> TrainSettings:
+    """The trainer's settings of one composed job config; ConfigError (one line) if wrong.
+
+    `checked=False` leaves the trainer's rules out (types are still enforced).
+    """
     values: dict[str, Any] = {spec.name: cfg.get(spec.name) for spec in fields(Hyperparameters)}
     values.update(_plain(cfg.get("inputs")) or {})
     values["task"], values["data"] = _plain(cfg.get("task")), _plain(cfg.get("data"))
     values["output_dir"] = str(job_dir.resolve()) if job_dir is not None else ""
     try:
+        if OmegaConf.get_type(cfg) is SweepConfig:
+            # Hydra typed every value against the schema as it composed: only the rules remain.
+            settings = TrainSettings(**values)
+            if checked:
+                check(settings, SWEEP_KEYS)
+            return settings
         return typed_settings(values, SWEEP_KEYS)
     except train_errors.ConfigError as err:
         raise ConfigError(str(err)) from None

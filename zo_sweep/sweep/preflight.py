@@ -3,18 +3,22 @@
 The configs are composed by Hydra's own loading (`hydra.compose`), with the command line's
 `--config-dir`, `--config-name` and `hydra.searchpath`, so a user's own models, tasks and
 presets are found exactly as the run will find them. A grid is expanded as Hydra's basic
-sweeper does (each sweep's values, then their product); composing costs about 0.1 s, so it
-happens once per combination of config group choices, and each job's other values are applied
-to a copy of that composition and checked against the schema.
+sweeper does (each sweep's values, then their product). Composing costs about 0.1 s, so it
+happens once per combination of config group choices (with the values every job shares), and
+is checked once; a job whose own values are hyperparameters nothing else reads only has those
+checked against the schema's rules, any other job gets a copy of the composition with its
+values applied, checked whole.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +33,17 @@ from zo_sweep import CONF_DIR
 from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.resolvers import register_resolvers
 from zo_sweep.sweep.schema import register_schema
-from zo_sweep.sweep.validation import unknown_key_message, validate_job_config
+from zo_sweep.sweep.validation import (
+    check_settings,
+    unknown_key_message,
+    validate_job_config,
+    validate_job_context,
+)
+from zo_sweep.train.settings import Hyperparameters, TrainSettings
 
 CONFIG_NAME = "config"
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+HYPERPARAMETERS = frozenset(spec.name for spec in fields(Hyperparameters))
 BASIC_SWEEPER = "BasicSweeper"
 # Hydra's flags after which nothing runs, so there is nothing to check.
 NOTHING_RUNS = ("help", "hydra_help", "version", "cfg", "info", "shell_completion")
@@ -49,20 +61,52 @@ class CommandLine:
     runs: bool = True
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One composition, checked, shared by the jobs that differ only in hyperparameters."""
+
+    config: DictConfig
+    settings: TrainSettings  # without the trainer's rules applied: each job's values get them
+    referenced: frozenset[str]  # every name an interpolation of the config mentions
+
+
 @dataclass
 class Composer:
-    """Composes job configs through Hydra, each distinct choice of config groups once."""
+    """Composes job configs through Hydra, each distinct shape once, and checks each job."""
 
+    groups: frozenset[str]  # the config groups (hydra.runtime.choices)
     extra_overrides: list[str] = field(default_factory=list)
-    cache: dict[tuple[str, ...], DictConfig] = field(default_factory=dict)
+    cells: dict[tuple[str, ...], Cell] = field(default_factory=dict)
 
-    def job_config(self, shaping: tuple[str, ...], values: Sequence[str]) -> DictConfig:
-        if shaping not in self.cache:
-            self.cache[shaping] = compose_or_explain([*shaping, *self.extra_overrides])
-        config = self.cache[shaping].copy()
-        for text in values:
-            apply_override(config, OverridesParser.create().parse_override(text))
-        return config
+    def is_shaping(self, text: str) -> bool:
+        """A group choice or Hydra's own setting (hydra.searchpath): composed, not applied."""
+        key = _override_key(text)
+        return key in self.groups or key.startswith("hydra.")
+
+    def check_job(self, shape: tuple[str, ...], varying: Sequence[str]) -> None:
+        """`shape`: the overrides the composition depends on; `varying`: the job's own values."""
+        if shape not in self.cells:
+            self.cells[shape] = self._cell(shape)
+        cell = self.cells[shape]
+        overrides = [_parser().parse_override(text) for text in varying]
+        if all(_is_plain_hyperparameter(o, cell.referenced) for o in overrides):
+            # Nothing else reads these values: the shared checks hold, only the rules remain.
+            changes = {o.key_or_group: _typed_hyperparameter(o) for o in overrides}
+            check_settings(replace(cell.settings, **changes))
+            return
+        config = cell.config.copy()
+        for override in overrides:
+            apply_override(config, override)
+        validate_job_config(config)
+
+    def _cell(self, shape: tuple[str, ...]) -> Cell:
+        groups = [text for text in shape if self.is_shaping(text)]
+        config = compose_or_explain([*groups, *self.extra_overrides])
+        for text in shape:
+            if text not in groups:
+                apply_override(config, _parser().parse_override(text))
+        settings = validate_job_context(config)
+        return Cell(config, settings, _interpolated_names(config))
 
 
 def parse_command_line(arguments: Sequence[str]) -> CommandLine:
@@ -107,16 +151,15 @@ def check_command_line(arguments: Sequence[str]) -> int:
         if grid is None:
             validate_job_config(_without_hydra(base))
             return 1
-        groups = set(OmegaConf.to_container(base.hydra.runtime.choices))
-        composer = Composer(extra_overrides=extra)
+        groups = frozenset(OmegaConf.to_container(base.hydra.runtime.choices))
+        composer = Composer(groups, extra_overrides=extra)
+        constant = set.intersection(*(set(job) for job in grid))
         for job in grid:
-            # Group choices and Hydra's own settings (hydra.searchpath) shape the composition;
-            # the other values are applied to a copy of it.
-            keys = {item: _override_key(item) for item in job}
-            shaping = tuple(i for i in job if keys[i] in groups or keys[i].startswith("hydra."))
-            config = composer.job_config(shaping, [i for i in job if i not in shaping])
+            # Group choices, Hydra's own settings (hydra.searchpath) and the values every job
+            # shares shape the composition; each job's own values are checked against it.
+            shape = tuple(item for item in job if composer.is_shaping(item) or item in constant)
             try:
-                validate_job_config(config)
+                composer.check_job(shape, [item for item in job if item not in shape])
             except ConfigError as err:
                 raise ConfigError(f"{_job_name(job, grid)}{err}") from None
         return len(grid)
@@ -146,7 +189,7 @@ def compose_or_explain(overrides: list[str], return_hydra_config: bool = False) 
 
 def parse_overrides(overrides: list[str]) -> list[Override]:
     try:
-        return OverridesParser.create().parse_overrides(overrides)
+        return _parser().parse_overrides(overrides)
     except HydraException as err:
         raise ConfigError(_one_line(err)) from None
 
@@ -198,8 +241,52 @@ def _grid(base: DictConfig, parsed: list[Override], multirun: bool) -> list[list
     return [list(job) for job in itertools.product(*choices)]
 
 
+@cache
+def _parser() -> OverridesParser:
+    return OverridesParser.create()
+
+
+@cache
 def _override_key(text: str) -> str:
-    return OverridesParser.create().parse_override(text).key_or_group
+    return _parser().parse_override(text).key_or_group
+
+
+def _is_plain_hyperparameter(override: Override, referenced: frozenset[str]) -> bool:
+    plain = not (override.is_add() or override.is_force_add() or override.is_delete())
+    key = override.key_or_group
+    value = override.value()
+    interpolated = isinstance(value, str) and "${" in value
+    return plain and key in HYPERPARAMETERS and key not in referenced and not interpolated
+
+
+@cache
+def _hyperparameter_node() -> DictConfig:
+    return OmegaConf.structured(Hyperparameters)
+
+
+def _typed_hyperparameter(override: Override) -> Any:
+    """The value as the schema types it (`lr=abc` is refused as Hydra would refuse it)."""
+    node, key = _hyperparameter_node(), override.key_or_group
+    try:
+        node[key] = override.value()
+    except OmegaConfBaseException as err:
+        raise ConfigError(_one_line(err, key)) from None
+    return node[key]
+
+
+def _interpolated_names(config: DictConfig) -> frozenset[str]:
+    """Every identifier inside an interpolation (over-approximates what they read)."""
+    names: set[str] = set()
+    stack: list[Any] = [OmegaConf.to_container(config, resolve=False)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and "${" in item:
+            names.update(IDENTIFIER.findall(item))
+    return frozenset(names)
 
 
 def _job_name(job: list[str], grid: list[list[str]]) -> str:

@@ -17,23 +17,49 @@ from omegaconf import DictConfig, ListConfig
 
 from zo_sweep import RESOURCE_ROOT
 from zo_sweep.sweep.errors import ConfigError
-from zo_sweep.sweep.handoff import job_settings
+from zo_sweep.sweep.handoff import SWEEP_KEYS, job_settings
 from zo_sweep.sweep.schema import GPU_CHOICE_AUTO, top_level_keys
-from zo_sweep.train.settings import TrainSettings, env_fields
+from zo_sweep.train import errors as train_errors
+from zo_sweep.train.settings import TrainSettings, check, env_fields
 
-__all__ = ["ConfigError", "resolve_script", "unknown_key_message", "validate_job_config"]
+__all__ = [
+    "ConfigError",
+    "check_settings",
+    "resolve_script",
+    "unknown_key_message",
+    "validate_job_config",
+    "validate_job_context",
+]
 
 
 def validate_job_config(cfg: DictConfig) -> TrainSettings:
     """Raise ConfigError (one line) if the job config cannot make a sensible run."""
+    settings = validate_job_context(cfg)
+    check_settings(settings)
+    return settings
+
+
+def validate_job_context(cfg: DictConfig) -> TrainSettings:
+    """Every check but the trainer's own rules; returns the (unchecked) trainer settings.
+
+    Jobs of a grid that differ only in hyperparameters share this part (zo_sweep.sweep.preflight).
+    """
     _check_known_keys(cfg)
     _check_job_control(cfg)
     _check_extra_env(cfg)
-    settings = job_settings(cfg)
+    settings = job_settings(cfg, checked=False)
     _check_task(settings)
     _check_data_folders(settings)
     resolve_script(str(cfg.method.script))
     return settings
+
+
+def check_settings(settings: TrainSettings) -> None:
+    """The trainer's rules (zo_sweep.train.settings), named as the sweep config spells them."""
+    try:
+        check(settings, SWEEP_KEYS)
+    except train_errors.ConfigError as err:
+        raise ConfigError(str(err)) from None
 
 
 def resolve_script(script: str) -> Path:
@@ -99,8 +125,6 @@ def _check_extra_env(cfg: DictConfig) -> None:
 
 
 def _sweep_key(name: str) -> str:
-    from zo_sweep.sweep.handoff import SWEEP_KEYS
-
     return SWEEP_KEYS.get(name, name)
 
 

@@ -15,8 +15,8 @@ import warnings
 from zo_sweep import records
 from zo_sweep.data.tasks import DataError
 from zo_sweep.embedded import EmbeddedModelError
-from zo_sweep.train.sources import load_settings
 from zo_sweep.train.errors import ConfigError, ModelNotFound
+from zo_sweep.train.sources import load_settings
 
 USAGE_ERROR = 2
 RUN_ERROR = 1

@@ -15,8 +15,8 @@ from tqdm import tqdm
 from zo_sweep import records
 from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.train.best_state import BestState
-from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.scoring import Encoded, evaluate
+from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.steppers import make_stepper
 
 

@@ -11,11 +11,11 @@ import torch
 from zo_sweep import records
 from zo_sweep.data import load_splits
 from zo_sweep.data.tasks import TaskSpec, task_spec_from_mapping
-from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import add_lora, load_model, pick_device
 from zo_sweep.train.scoring import encode
+from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
 
 # Settings that say what ran are top-level fields of result.json; every other one is a
 # hyperparameter, so a new option lands in `hparams` without being listed anywhere.

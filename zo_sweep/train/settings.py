@@ -75,7 +75,10 @@ class Hyperparameters:
         choices=("", "ce", "lm"),
     )
     score: str = setting(
-        "mean", "SCORE", "candidate score: mean or sum of its token log-probs", choices=("mean", "sum")
+        "mean",
+        "SCORE",
+        "candidate score: mean or sum of its token log-probs",
+        choices=("mean", "sum"),
     )
     max_length: int = setting(
         512, "MAX_LENGTH", "most tokens per sequence; long prompts lose their start", minimum=1

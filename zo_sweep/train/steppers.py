@@ -12,10 +12,10 @@ from typing import Protocol
 
 import torch
 
-from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.model import trainable_parameters
 from zo_sweep.train.scoring import Encoded, collate, training_loss
+from zo_sweep.train.settings import TrainSettings
 
 
 class Stepper(Protocol):
