@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from zo_sweep.train.config import TrainConfig
 
 from zo_sweep.data.tasks import Example, load_task_spec
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import add_lora, load_model
 from zo_sweep.train.scoring import encode
+from zo_sweep.train.settings import TrainSettings
 
 EXAMPLES = [
     Example(f"The film was {word}. It was", [" bad", " good"], label)
@@ -26,7 +26,7 @@ def test_test_metrics_come_from_the_best_dev_state(tiny_model_dir, tmp_path, mod
     if mode == "lora":
         model = add_lora(model, rank=2, alpha=4, dropout=0.0, targets=["q_proj", "v_proj"])
     items = encode(tokenizer, EXAMPLES)
-    config = TrainConfig(
+    config = TrainSettings(
         trainer="regular",
         mode=mode,
         optim="sgd",

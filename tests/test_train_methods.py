@@ -6,13 +6,13 @@ import dataclasses
 
 import pytest
 import torch
-from zo_sweep.train.config import TrainConfig
 
 from zo_sweep.data.tasks import Example
 from zo_sweep.train.best_state import BestState
 from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.model import add_lora, load_model, trainable_parameters
 from zo_sweep.train.scoring import collate, encode, evaluate, training_loss
+from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.steppers import make_stepper
 
 WORDS = {0: ["awful", "dull", "bad"], 1: ["lovely", "great", "fine"]}
@@ -34,7 +34,7 @@ def mean_loss(model, tokenizer, items) -> float:
         return float(training_loss(model, batch, "ce"))
 
 
-def train_steps(model, tokenizer, config: TrainConfig, steps: int) -> tuple[float, float]:
+def train_steps(model, tokenizer, config: TrainSettings, steps: int) -> tuple[float, float]:
     items = encode(tokenizer, toy_examples())
     before = mean_loss(model, tokenizer, items)
     stepper = make_stepper(model, config, "ce", tokenizer.pad_token_id)
@@ -50,7 +50,7 @@ def train_steps(model, tokenizer, config: TrainConfig, steps: int) -> tuple[floa
 def test_loss_falls(tiny_model_dir, trainer, mode, lr, steps) -> None:
     torch.manual_seed(0)
     model, tokenizer = load_model(str(tiny_model_dir))
-    config = TrainConfig(trainer=trainer, mode=mode, lr=lr, eps=1e-3, bs=8, rank=4, alpha=8)
+    config = TrainSettings(trainer=trainer, mode=mode, lr=lr, eps=1e-3, bs=8, rank=4, alpha=8)
     if mode == "lora":
         model = add_lora(model, rank=4, alpha=8, dropout=0.0, targets=["q_proj", "v_proj"])
     before, after = train_steps(model, tokenizer, config, steps)
@@ -62,7 +62,7 @@ def test_lora_changes_only_adapter_weights(tiny_model_dir) -> None:
     model = add_lora(model, rank=4, alpha=8, dropout=0.0, targets=["q_proj", "v_proj"])
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     for trainer in ("regular", "zo"):
-        train_steps(model, tokenizer, TrainConfig(trainer=trainer, mode="lora", lr=1e-2, bs=8), 3)
+        train_steps(model, tokenizer, TrainSettings(trainer=trainer, mode="lora", lr=1e-2, bs=8), 3)
     changed = {n for n, p in model.named_parameters() if not torch.equal(p.detach(), before[n])}
     assert changed, "no weight changed"
     assert all("lora_" in name for name in changed), sorted(changed)
@@ -71,7 +71,7 @@ def test_lora_changes_only_adapter_weights(tiny_model_dir) -> None:
 def test_zo_moves_every_weight(tiny_model_dir) -> None:
     model, tokenizer = load_model(str(tiny_model_dir))
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    train_steps(model, tokenizer, TrainConfig(trainer="zo", lr=1e-2, eps=1e-3, bs=8), 1)
+    train_steps(model, tokenizer, TrainSettings(trainer="zo", lr=1e-2, eps=1e-3, bs=8), 1)
     unchanged = [n for n, p in model.named_parameters() if torch.equal(p.detach(), before[n])]
     assert not unchanged
 
@@ -79,7 +79,7 @@ def test_zo_moves_every_weight(tiny_model_dir) -> None:
 def test_zo_with_zero_lr_restores_the_model(tiny_model_dir) -> None:
     model, tokenizer = load_model(str(tiny_model_dir))
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    train_steps(model, tokenizer, TrainConfig(trainer="zo", lr=1e-30, eps=1e-2, bs=8), 3)
+    train_steps(model, tokenizer, TrainSettings(trainer="zo", lr=1e-30, eps=1e-2, bs=8), 3)
     for name, param in model.named_parameters():
         torch.testing.assert_close(param.detach(), before[name], atol=1e-6, rtol=0)
 
@@ -98,7 +98,7 @@ def test_gradient_accumulation_matches_full_batch(tiny_model_dir) -> None:
         model, tokenizer = load_model(str(tiny_model_dir))
         items = encode(tokenizer, toy_examples(8))
         config = dataclasses.replace(
-            TrainConfig(trainer="regular", optim="sgd", lr=1.0, bs=8), grad_accum=accum
+            TrainSettings(trainer="regular", optim="sgd", lr=1.0, bs=8), grad_accum=accum
         )
         stepper = make_stepper(model, config, "ce", tokenizer.pad_token_id)
         weight = model.model.embed_tokens.weight
@@ -134,7 +134,9 @@ def test_gradient_checkpointing_gives_the_same_update(tiny_model_dir) -> None:
     for checkpointing in (False, True):
         model, tokenizer = load_model(str(tiny_model_dir))
         items = encode(tokenizer, toy_examples(8))
-        config = TrainConfig(trainer="regular", optim="sgd", lr=1.0, bs=8, grad_ckpt=checkpointing)
+        config = TrainSettings(
+            trainer="regular", optim="sgd", lr=1.0, bs=8, grad_ckpt=checkpointing
+        )
         stepper = make_stepper(model, config, "ce", tokenizer.pad_token_id)
         weight = model.model.layers[0].self_attn.q_proj.weight
         start = weight.detach().clone()
