@@ -13,7 +13,6 @@ values applied, checked whole.
 from __future__ import annotations
 
 import argparse
-import itertools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -31,6 +29,14 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from zo_sweep import CONF_DIR
 from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.sweep.overrides import (
+    apply_override,
+    expand_grid,
+    one_line,
+    override_key,
+    parse_overrides,
+    parser,
+)
 from zo_sweep.sweep.resolvers import register_resolvers
 from zo_sweep.sweep.schema import register_schema
 from zo_sweep.sweep.validation import (
@@ -44,7 +50,6 @@ from zo_sweep.train.settings import Hyperparameters, TrainSettings
 CONFIG_NAME = "config"
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 HYPERPARAMETERS = frozenset(spec.name for spec in fields(Hyperparameters))
-BASIC_SWEEPER = "BasicSweeper"
 # Hydra's flags after which nothing runs, so there is nothing to check.
 NOTHING_RUNS = ("help", "hydra_help", "version", "cfg", "info", "shell_completion")
 
@@ -80,7 +85,7 @@ class Composer:
 
     def is_shaping(self, text: str) -> bool:
         """A group choice or Hydra's own setting (hydra.searchpath): composed, not applied."""
-        key = _override_key(text)
+        key = override_key(text)
         return key in self.groups or key.startswith("hydra.")
 
     def check_job(self, shape: tuple[str, ...], varying: Sequence[str]) -> None:
@@ -88,7 +93,7 @@ class Composer:
         if shape not in self.cells:
             self.cells[shape] = self._cell(shape)
         cell = self.cells[shape]
-        overrides = [_parser().parse_override(text) for text in varying]
+        overrides = [parser().parse_override(text) for text in varying]
         if all(_is_plain_hyperparameter(o, cell.referenced) for o in overrides):
             # Nothing else reads these values: the shared checks hold, only the rules remain.
             changes = {o.key_or_group: _typed_hyperparameter(o) for o in overrides}
@@ -104,7 +109,7 @@ class Composer:
         config = compose_or_explain([*groups, *self.extra_overrides])
         for text in shape:
             if text not in groups:
-                apply_override(config, _parser().parse_override(text))
+                apply_override(config, parser().parse_override(text))
         settings = validate_job_context(config)
         return Cell(config, settings, _interpolated_names(config))
 
@@ -147,7 +152,7 @@ def check_command_line(arguments: Sequence[str]) -> int:
         swept = [o for o in parsed if command.multirun and o.is_sweep_override()]
         fixed = [o.input_line for o in parsed if o not in swept and o.input_line is not None]
         base = compose_or_explain([*fixed, *extra], return_hydra_config=True)
-        grid = _grid(base, parsed, command.multirun)
+        grid = expand_grid(base, parsed, command.multirun)
         if grid is None:
             validate_job_config(_without_hydra(base))
             return 1
@@ -184,14 +189,7 @@ def compose_or_explain(overrides: list[str], return_hydra_config: bool = False) 
         cause = err.__cause__
         if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
             raise ConfigError(unknown_key_message(str(cause.full_key))) from None
-        raise ConfigError(_one_line(err)) from None
-
-
-def parse_overrides(overrides: list[str]) -> list[Override]:
-    try:
-        return _parser().parse_overrides(overrides)
-    except HydraException as err:
-        raise ConfigError(_one_line(err)) from None
+        raise ConfigError(one_line(err)) from None
 
 
 def search_path_overrides(command: CommandLine, parsed: list[Override]) -> list[str]:
@@ -204,51 +202,6 @@ def search_path_overrides(command: CommandLine, parsed: list[Override]) -> list[
     given = [o for o in parsed if o.key_or_group == "hydra.searchpath"]
     paths = [*(given[-1].value() if given else []), f"file://{folder}"]
     return ["hydra.searchpath=[" + ",".join(f"'{path}'" for path in paths) + "]"]
-
-
-def apply_override(config: DictConfig, override: Override) -> None:
-    """One `key=value` (or `+key=value`, `++key=value`, `~key`) on a composed config."""
-    key = override.key_or_group
-    try:
-        if override.is_delete():
-            parent, _, leaf = key.rpartition(".")
-            with open_dict(config):
-                node = OmegaConf.select(config, parent) if parent else config
-                node.pop(leaf)
-        else:
-            force = override.is_add() or override.is_force_add()
-            OmegaConf.update(config, key, override.value(), merge=True, force_add=force)
-    except OmegaConfBaseException as err:
-        raise ConfigError(_one_line(err, key)) from None
-
-
-def _grid(base: DictConfig, parsed: list[Override], multirun: bool) -> list[list[str]] | None:
-    """Every job's overrides as Hydra's basic sweeper makes them; None if not a grid."""
-    if not multirun:
-        return None
-    sweeper = str(OmegaConf.select(base, "hydra.sweeper._target_", default=""))
-    if not sweeper.endswith(BASIC_SWEEPER):
-        return None
-    params = OmegaConf.select(base, "hydra.sweeper.params") or {}
-    from_params = parse_overrides([f"{key}={value}" for key, value in params.items()])
-    choices = []
-    for override in [*from_params, *parsed]:
-        key = override.get_key_element()
-        if override.is_sweep_override():
-            choices.append([f"{key}={value}" for value in override.sweep_string_iterator()])
-        elif override.input_line is not None:
-            choices.append([override.input_line])
-    return [list(job) for job in itertools.product(*choices)]
-
-
-@cache
-def _parser() -> OverridesParser:
-    return OverridesParser.create()
-
-
-@cache
-def _override_key(text: str) -> str:
-    return _parser().parse_override(text).key_or_group
 
 
 def _is_plain_hyperparameter(override: Override, referenced: frozenset[str]) -> bool:
@@ -270,7 +223,7 @@ def _typed_hyperparameter(override: Override) -> Any:
     try:
         node[key] = override.value()
     except OmegaConfBaseException as err:
-        raise ConfigError(_one_line(err, key)) from None
+        raise ConfigError(one_line(err, key)) from None
     return node[key]
 
 
@@ -306,13 +259,4 @@ def _missing_option(err: MissingConfigException) -> str:
     group, _, option = wanted.rpartition("/")
     if err.options and group:
         return f"unknown {group} '{option}' (known: {', '.join(err.options)})"
-    return _one_line(err)
-
-
-def _one_line(err: BaseException, key: Any = None) -> str:
-    """The first line of an error, and of its cause: `lr: Value 'abc' ... to Float`."""
-    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
-    message = str(getattr(cause, "msg", None) or cause).strip().splitlines()
-    full_key = getattr(cause, "full_key", None) or key
-    first = message[0] if message else type(err).__name__
-    return f"{full_key}: {first}" if full_key else first
+    return one_line(err)
