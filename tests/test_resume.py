@@ -5,19 +5,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from omegaconf import OmegaConf
 from sweep_cli import job_results, probe_events, run_sweep, start_sweep, write_probe
 
 from zo_sweep.sweep.resume import config_hash
 
 
-def test_config_hash_ignores_run_control_keys() -> None:
-    job = {"lr": 1e-4, "task": {"name": "copa"}, "env": {"LR": "${lr}"}}
-    base = config_hash(OmegaConf.create({**job, "purpose": "a", "gpus": [0], "resume": False}))
+def test_config_hash_ignores_run_control_keys(compose_config) -> None:
+    base = config_hash(compose_config("task=copa", "purpose=a", "gpus=[0]", "resume=false"))
     assert base == config_hash(
-        OmegaConf.create({**job, "purpose": "b", "gpus": "auto", "resume": True})
+        compose_config("task=copa", "purpose=b", "gpus=auto", "resume=true", "dry_run=true")
     )
-    assert base != config_hash(OmegaConf.create({**job, "lr": 2e-4, "purpose": "a"}))
+    assert base != config_hash(compose_config("task=copa", "purpose=a", "lr=2e-4"))
+    assert base != config_hash(compose_config("task=copa", "purpose=a", "task.label.field=x"))
 
 
 def test_resume_after_an_interrupted_sweep_runs_exactly_the_missing_jobs(tmp_path: Path) -> None:
