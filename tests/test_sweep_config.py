@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from sweep_cli import REPO_ROOT, run_sweep
 
 from zo_sweep.sweep import preflight
 
+BUILD_LEFTOVERS = (".git", "build", "dist", "*.egg-info", "outputs", "__pycache__", ".*_cache")
 USER_MODEL = """\
 name: qwen05b
 id: Qwen/Qwen2.5-0.5B
@@ -76,10 +78,13 @@ def test_a_bad_value_in_a_grid_names_its_job() -> None:
 @pytest.mark.slow
 def test_a_wheel_in_a_fresh_venv_runs_a_dry_run_sweep(tmp_path: Path) -> None:
     """conf/ and the base scripts travel inside the wheel; nothing is read from the checkout."""
-    wheels, venv, work = tmp_path / "wheels", tmp_path / "venv", tmp_path / "work"
+    source, wheels, venv = tmp_path / "source", tmp_path / "wheels", tmp_path / "venv"
+    work = tmp_path / "work"
+    # A clean copy: a build/ folder left in the checkout could carry stale modules.
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(*BUILD_LEFTOVERS))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(REPO_ROOT)],
+         "-w", str(wheels), str(source)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     subprocess.run(
