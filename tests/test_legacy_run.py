@@ -34,5 +34,5 @@ def test_old_script_runs_on_the_tiny_model(tiny_model_dir: Path, tmp_path: Path)
     assert sorted(row["lr"] for row in rows) == [1e-7, 2e-7, 5e-7, 1e-6], errors
     assert {row["status"] for row in rows} == {"legacy"}, errors
     assert all(0 <= row["best_dev"] <= 1 and 0 <= row["test_at_best"] <= 1 for row in rows)
-    results = sorted((tmp_path / "outputs" / "legacy").rglob("result.json"))
+    results = sorted((tmp_path / "outputs" / "train").rglob("result.json"))
     assert len(results) == 4  # one folder per learning rate, next to nothing in the repository
