@@ -92,12 +92,19 @@ def test_a_wheel_in_a_fresh_venv_runs_a_dry_run_sweep(tmp_path: Path) -> None:
     )
     python = venv / "bin" / "python"
     (wheel,) = wheels.glob("zo_sweep-*.whl")
+    # --ignore-installed: a zo_sweep of the same version in the system's site-packages (an
+    # editable checkout) must not count as installed.
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", str(wheel)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     work.mkdir()
     environ = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    where = subprocess.run(
+        [python, "-c", "import zo_sweep; print(zo_sweep.CONF_DIR)"],
+        cwd=work, env=environ, capture_output=True, text=True, check=True, timeout=120,
+    ).stdout.strip()  # fmt: skip
+    assert where.startswith(str(venv)) and where.endswith("zo_sweep/conf")
     done = subprocess.run(
         [python, "-m", "zo_sweep", "-m", "task=copa,cb", "dry_run=true", "output_root=out"],
         cwd=work, env=environ, capture_output=True, text=True, timeout=300,
