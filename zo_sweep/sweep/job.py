@@ -3,8 +3,8 @@
 The command is `bash <method.script>` with an environment built from the config's `env:`
 mapping (the old scripts' env-var interface). The job needs nothing from the script but that
 interface and, if the script writes one, result.json; a script that writes none is read through
-MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status, and
-it never raises for a failed run, so one failure never stops a sweep.
+MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status (where
+the disk lets it), and it never raises but for Ctrl-C, so one failure never stops a sweep.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import logging
 import math
 import os
 import shlex
+import socket
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -24,6 +26,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from zo_sweep import records
 from zo_sweep.sweep.gpu_slots import gpu_slot
+from zo_sweep.sweep.liveness import record_runner
 from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import ConfigError, resolve_script, validate_job_config
@@ -43,6 +46,11 @@ METRIC_FIELDS = (
     "dev_metrics",
     "test_metrics",
 )
+# Thread-pool sizes a launcher may set for its workers (joblib does); a job carries them.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# Set by the app: the sweep's own process, whose death ends the jobs on its host.
+SWEEP_PID_VARIABLE = "ZO_SWEEP_PID"
+SWEEP_HOST_VARIABLE = "ZO_SWEEP_HOST"
 
 
 class JobDirectoryTaken(ConfigError):
@@ -64,9 +72,17 @@ class JobCommand:
     def with_env(self, extra: Mapping[str, str]) -> JobCommand:
         return replace(self, env={**self.env, **extra})
 
-    def shell_line(self) -> str:
-        """A copy-pasteable reproduction: every word quoted for the shell."""
-        assignments = [shlex.quote(f"{key}={value}") for key, value in self.env.items()]
+    def shell_line(self, raw_env: Mapping[str, str] | None = None) -> str:
+        """A copy-pasteable reproduction: every word quoted for the shell.
+
+        `raw_env` values are shell words left as they are (e.g. "$OUTPUT_DIR").
+        """
+        assignments = [
+            shlex.quote(f"{key}={value}")
+            for key, value in self.env.items()
+            if key not in (raw_env or {})
+        ]
+        assignments += [f"{key}={value}" for key, value in (raw_env or {}).items()]
         words = ["env", *assignments, *map(shlex.quote, self.argv)]
         return f"cd {shlex.quote(str(self.cwd))} && {' '.join(words)}"
 
@@ -93,15 +109,50 @@ def job_environment(cfg: DictConfig, job_dir: Path) -> dict[str, str]:
     return {str(key): env_value(value) for key, value in variables.items() if value is not None}
 
 
+def launcher_environment() -> dict[str, str]:
+    """What the job inherits from the sweep's process and must say in command.sh.
+
+    The sweep's own interpreter comes first on PATH and is PYTHON, so a script's `python`
+    is the one the sweep runs on; the thread-pool sizes the launcher set go along.
+    """
+    interpreter_dir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != interpreter_dir:
+        path = os.pathsep.join(part for part in (interpreter_dir, path) if part)
+    threads = {name: os.environ[name] for name in THREAD_VARIABLES if name in os.environ}
+    return {"PATH": path, "PYTHON": sys.executable, **threads}
+
+
 def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
     script = resolve_script(str(cfg.method.script))
-    return JobCommand(script=script, env=job_environment(cfg, job_dir), cwd=Path.cwd())
+    env = {**launcher_environment(), **job_environment(cfg, job_dir)}
+    return JobCommand(script=script, env=env, cwd=Path.cwd())
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> float:
-    """Run one job in job_dir and return its objective (the best dev metric) for the sweeper."""
+    """Run one job in job_dir and return its objective (the best dev metric) for the sweeper.
+
+    Nothing but Ctrl-C leaves this function as an exception: whatever goes wrong fails this
+    job (recorded where the disk lets it), and the sweep goes on with the others.
+    """
+    # A full disk must not print a traceback for every log line Hydra's file handler drops.
+    logging.raiseExceptions = False
     started = time.monotonic()
+    try:
+        return _run_job(cfg, job_dir, started)
+    except KeyboardInterrupt:
+        raise
+    except JobDirectoryTaken as err:
+        log.error("%s", err)  # the other run's record stays as it is
+        return NO_OBJECTIVE
+    except Exception as err:  # noqa: BLE001 - any failure of one job must not stop the sweep
+        return _record_failure(job_dir, err, started)
+
+
+def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
     _claim_job_dir(job_dir)
+    _write_snapshot(cfg, job_dir)
+    record_runner(job_dir)
     try:
         validate_job_config(cfg)
     except ConfigError as err:
@@ -172,8 +223,22 @@ def _run_on_a_slot(
             stdout_path=job_dir / records.STDOUT_FILE,
             stderr_path=job_dir / records.STDERR_FILE,
             timeout_seconds=None if timeout_min is None else float(timeout_min) * 60,
+            watch_pid=sweep_process_to_watch(),
         )
     return outcome, command
+
+
+def sweep_process_to_watch() -> int | None:
+    """The sweep's own pid when it runs on this host and this job runs in another process.
+
+    Launchers such as joblib run jobs in worker processes that outlive a SIGKILLed sweep;
+    the job's keeper watches the sweep itself so its training process ends with it.
+    """
+    pid = os.environ.get(SWEEP_PID_VARIABLE, "")
+    same_host = os.environ.get(SWEEP_HOST_VARIABLE) == socket.gethostname()
+    if not pid.isdigit() or not same_host or int(pid) == os.getpid():
+        return None
+    return int(pid)
 
 
 def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
@@ -225,15 +290,50 @@ def _claim_job_dir(job_dir: Path) -> None:
 
 
 def _write_command_file(job_dir: Path, command: JobCommand) -> None:
+    fresh_dir = shlex.quote(f"{job_dir.resolve()}.rerun-XXXXXX")
+    run_line = command.shell_line(raw_env={"OUTPUT_DIR": '"$OUTPUT_DIR"'})
     text = (
         "#!/usr/bin/env bash\n"
         "# Reproduces this job: its script with the environment the sweep gave it.\n"
-        "# It writes into OUTPUT_DIR; change OUTPUT_DIR to keep this job's record intact.\n"
-        f"{command.shell_line()}\n"
+        "# Its outputs go to $OUTPUT_DIR if you set it, else to a new folder beside this\n"
+        "# job's, so the job's own record stays as it is.\n"
+        "set -e\n"
+        f'OUTPUT_DIR="${{OUTPUT_DIR:-$(mktemp -d {fresh_dir})}}"\n'
+        'echo "writing to $OUTPUT_DIR" >&2\n'
+        f"{run_line}\n"
     )
     path = job_dir / records.COMMAND_FILE
     path.write_text(text)
     path.chmod(0o755)
+
+
+def _write_snapshot(cfg: DictConfig, job_dir: Path) -> None:
+    """.hydra/: the composed config, Hydra's own and the overrides, as Hydra would write them.
+
+    The job writes them (hydra.output_subdir is null) so that a full disk fails this job
+    instead of stopping the sweep from inside Hydra.
+    """
+    snapshot = job_dir / records.HYDRA_DIR
+    snapshot.mkdir(exist_ok=True)
+    (snapshot / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    try:
+        hydra_cfg = HydraConfig.instance().cfg
+    except ValueError:
+        return  # not inside a Hydra job
+    if hydra_cfg is not None:
+        (snapshot / "hydra.yaml").write_text(OmegaConf.to_yaml(hydra_cfg))
+        (snapshot / "overrides.yaml").write_text(OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task))
+
+
+def _record_failure(job_dir: Path, err: Exception, started: float) -> float:
+    """Fail the job with the error as its one line; if even that cannot be written, log it."""
+    message = " ".join(f"{type(err).__name__}: {err}".split())
+    log.error("%s: failed (%s)", job_dir, message)
+    try:
+        return _record(job_dir, {"status": records.FAILED, "error": message}, started)
+    except OSError as write_err:
+        log.error("%s: cannot write %s (%s)", job_dir, records.RESULT_FILE, write_err)
+        return NO_OBJECTIVE
 
 
 def _skipped_fields(cfg: DictConfig, job_dir: Path, wanted_hash: str) -> dict[str, Any] | None:
