@@ -26,7 +26,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from zo_sweep import records
 from zo_sweep.sweep.gpu_slots import gpu_slot
-from zo_sweep.sweep.liveness import record_runner
+from zo_sweep.sweep.liveness import process_alive, record_runner
 from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import ConfigError, resolve_script, validate_job_config
@@ -177,7 +177,10 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
         _record(job_dir, {**fields, **_interrupted_fields()}, started)
         raise
     fields["command"] = command.shell_line()
-    return _record(job_dir, {**collect_result(cfg, job_dir, outcome), **fields}, started)
+    result = collect_result(cfg, job_dir, outcome)
+    if _ended_with_the_sweep(outcome):
+        result.update(_interrupted_fields("the sweep's own process died while this job ran"))
+    return _record(job_dir, {**result, **fields}, started)
 
 
 def cpu_thread_share(gpu_env: Mapping[str, str]) -> dict[str, str]:
@@ -347,11 +350,17 @@ def _skipped_fields(cfg: DictConfig, job_dir: Path, wanted_hash: str) -> dict[st
     return {**carried, "status": records.SKIPPED, "skipped_from": str(finished_dir.resolve())}
 
 
-def _interrupted_fields() -> dict[str, Any]:
-    return {
-        "status": records.INTERRUPTED,
-        "error": "stopped by Ctrl-C or SIGTERM before the end",
-    }
+def _interrupted_fields(
+    reason: str = "stopped by Ctrl-C or SIGTERM before the end",
+) -> dict[str, Any]:
+    return {"status": records.INTERRUPTED, "error": reason}
+
+
+def _ended_with_the_sweep(outcome: ProcessOutcome) -> bool:
+    """The keeper ended the script because the sweep died (this job runs in a worker)."""
+    sweep_pid = sweep_process_to_watch()
+    signalled = outcome.exit_code is not None and outcome.exit_code < 0
+    return signalled and sweep_pid is not None and not process_alive(sweep_pid)
 
 
 def _primary_metric(cfg: DictConfig) -> str:
