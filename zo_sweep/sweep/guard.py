@@ -135,7 +135,8 @@ def _exit_code(status: int) -> int:
 
 def _die_of(signum: int) -> None:
     """End with the script's signal, so the job runner sees the same return code."""
-    signal.signal(signum, signal.SIG_DFL)
+    with contextlib.suppress(OSError, ValueError):  # SIGKILL has no handler to reset
+        signal.signal(signum, signal.SIG_DFL)
     sys.stdout.flush()
     os.kill(os.getpid(), signum)
 
