@@ -93,6 +93,8 @@ def _command_line_problem(arguments: list[str]) -> str | None:
     if message:
         return message
     overrides = [arg for arg in arguments if not arg.startswith("-") and "=" in arg]
+    if any(arg.startswith("hydra.searchpath=") for arg in overrides):
+        return None  # options may come from other folders; Hydra's own check names them
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as err:

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf, read_write
 
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.folders import check_folder_names, claim_fresh_folder
+from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.validation import ConfigError, validate_job_config
 
 
@@ -95,9 +96,13 @@ def expand_grid(config: DictConfig) -> list[list[str]]:
 def _exit_on_a_bad_job(config: DictConfig, grid: list[list[str]]) -> None:
     loader = GlobalHydra.instance().config_loader()
     for overrides in grid:
-        job_config = loader.load_sweep_config(config, overrides)
         varying = _swept(overrides, grid)
-        exit_on_config_error(job_config, job=f"job {' '.join(varying)}: " if varying else "")
+        job = f"job {' '.join(varying)}: " if varying else ""
+        try:
+            job_config = loader.load_sweep_config(config, overrides)
+        except Exception as err:  # Hydra would turn it into a warning and go on
+            _exit_with(f"{job}{one_line_message(err) or err}")
+        exit_on_config_error(job_config, job=job)
 
 
 def _claim_output_dir(config: DictConfig, mode: str) -> Path:
