@@ -65,7 +65,7 @@ def test_a_job_that_cannot_write_its_snapshot_is_failed_with_the_os_error(
     def disk_full(cfg: object, job_dir: Path) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(job, "_write_snapshot", disk_full)
+    monkeypatch.setattr(job, "write_snapshot", disk_full)
     objective = job.run_job(OmegaConf.create({}), tmp_path / "job")
     assert objective == job.NO_OBJECTIVE
     result = records.read_result(tmp_path / "job")

@@ -10,7 +10,6 @@ the end. `main` turns that tally into the exit code: non-zero if any job failed.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from omegaconf import DictConfig
 from zo_sweep import CONF_DIR
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.callbacks import OUTCOME
-from zo_sweep.sweep.job import SWEEP_HOST_VARIABLE, SWEEP_PID_VARIABLE, run_job
+from zo_sweep.sweep.job import run_job
+from zo_sweep.sweep.liveness import mark_this_process_as_the_sweep
 from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.plugins import missing_plugin_message
 from zo_sweep.sweep.process import sigterm_as_interrupt
@@ -55,8 +55,7 @@ def main() -> None:
     if problem:
         _exit_bad_input(problem)
     # Jobs on this host end when this process dies, whichever process runs them.
-    os.environ[SWEEP_PID_VARIABLE] = str(os.getpid())
-    os.environ[SWEEP_HOST_VARIABLE] = socket.gethostname()
+    mark_this_process_as_the_sweep()
     wants_traceback = HYDRA_FULL_ERROR in os.environ
     os.environ.setdefault(HYDRA_FULL_ERROR, "1")
     try:

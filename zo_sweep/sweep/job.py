@@ -13,8 +13,6 @@ import logging
 import math
 import os
 import shlex
-import socket
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -26,8 +24,20 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from zo_sweep import records
 from zo_sweep.sweep.gpu_slots import gpu_slot
-from zo_sweep.sweep.liveness import process_alive, record_runner
-from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
+from zo_sweep.sweep.job_files import (
+    RERUN_ENV,
+    JobDirectoryTaken,
+    claim_job_dir,
+    write_command_file,
+    write_snapshot,
+)
+from zo_sweep.sweep.liveness import process_alive, record_runner, sweep_process_to_watch
+from zo_sweep.sweep.process import (
+    ProcessOutcome,
+    launcher_environment,
+    run_process_group,
+    sigterm_as_interrupt,
+)
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import ConfigError, resolve_script, validate_job_config
 
@@ -46,15 +56,6 @@ METRIC_FIELDS = (
     "dev_metrics",
     "test_metrics",
 )
-# Thread-pool sizes a launcher may set for its workers (joblib does); a job carries them.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-# Set by the app: the sweep's own process, whose death ends the jobs on its host.
-SWEEP_PID_VARIABLE = "ZO_SWEEP_PID"
-SWEEP_HOST_VARIABLE = "ZO_SWEEP_HOST"
-
-
-class JobDirectoryTaken(ConfigError):
-    """The job directory already holds another run's command: it is never reused."""
 
 
 @dataclass(frozen=True)
@@ -109,20 +110,6 @@ def job_environment(cfg: DictConfig, job_dir: Path) -> dict[str, str]:
     return {str(key): env_value(value) for key, value in variables.items() if value is not None}
 
 
-def launcher_environment() -> dict[str, str]:
-    """What the job inherits from the sweep's process and must say in command.sh.
-
-    The sweep's own interpreter comes first on PATH and is PYTHON, so a script's `python`
-    is the one the sweep runs on; the thread-pool sizes the launcher set go along.
-    """
-    interpreter_dir = os.path.dirname(sys.executable)
-    path = os.environ.get("PATH", "")
-    if path.split(os.pathsep)[0] != interpreter_dir:
-        path = os.pathsep.join(part for part in (interpreter_dir, path) if part)
-    threads = {name: os.environ[name] for name in THREAD_VARIABLES if name in os.environ}
-    return {"PATH": path, "PYTHON": sys.executable, **threads}
-
-
 def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
     script = resolve_script(str(cfg.method.script))
     env = {**launcher_environment(), **job_environment(cfg, job_dir)}
@@ -150,8 +137,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> float:
 
 
 def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
-    _claim_job_dir(job_dir)
-    _write_snapshot(cfg, job_dir)
+    claim_job_dir(job_dir)
+    write_snapshot(cfg, job_dir)
     record_runner(job_dir)
     try:
         validate_job_config(cfg)
@@ -159,7 +146,7 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
         # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
         return _record(job_dir, {"status": records.FAILED, "error": str(err)}, started)
     command = build_command(cfg, job_dir)
-    _write_command_file(job_dir, command)
+    write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
     fields = {"config_hash": config_hash(cfg), "command": command.shell_line()}
 
     if cfg.get("dry_run"):
@@ -216,7 +203,7 @@ def _run_on_a_slot(
         cfg.get("gpus"), int(cfg.get("jobs_per_gpu") or 1), cfg.get("gpu_lock_dir")
     ) as gpu_env:
         command = command.with_env({**gpu_env, **cpu_thread_share(gpu_env)})
-        _write_command_file(job_dir, command)
+        write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
         timeout_min = cfg.get("job_timeout_min")
         log.info("%s: started (the full command is in %s)", job_dir, records.COMMAND_FILE)
         outcome = run_process_group(
@@ -229,19 +216,6 @@ def _run_on_a_slot(
             watch_pid=sweep_process_to_watch(),
         )
     return outcome, command
-
-
-def sweep_process_to_watch() -> int | None:
-    """The sweep's own pid when it runs on this host and this job runs in another process.
-
-    Launchers such as joblib run jobs in worker processes that outlive a SIGKILLed sweep;
-    the job's keeper watches the sweep itself so its training process ends with it.
-    """
-    pid = os.environ.get(SWEEP_PID_VARIABLE, "")
-    same_host = os.environ.get(SWEEP_HOST_VARIABLE) == socket.gethostname()
-    if not pid.isdigit() or not same_host or int(pid) == os.getpid():
-        return None
-    return int(pid)
 
 
 def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
@@ -278,54 +252,6 @@ def objective(result: Mapping[str, Any]) -> float:
     if usable and isinstance(value, int | float) and math.isfinite(value):
         return float(value)
     return NO_OBJECTIVE
-
-
-def _claim_job_dir(job_dir: Path) -> None:
-    """Create command.sh exclusively: a directory another run already claimed is never reused."""
-    job_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(job_dir / records.COMMAND_FILE, "x"):
-            pass
-    except FileExistsError:
-        raise JobDirectoryTaken(
-            f"{job_dir} already holds another run; not overwriting it"
-        ) from None
-
-
-def _write_command_file(job_dir: Path, command: JobCommand) -> None:
-    fresh_dir = shlex.quote(f"{job_dir.resolve()}.rerun-XXXXXX")
-    run_line = command.shell_line(raw_env={"OUTPUT_DIR": '"$OUTPUT_DIR"'})
-    text = (
-        "#!/usr/bin/env bash\n"
-        "# Reproduces this job: its script with the environment the sweep gave it.\n"
-        "# Its outputs go to $OUTPUT_DIR if you set it, else to a new folder beside this\n"
-        "# job's, so the job's own record stays as it is.\n"
-        "set -e\n"
-        f'OUTPUT_DIR="${{OUTPUT_DIR:-$(mktemp -d {fresh_dir})}}"\n'
-        'echo "writing to $OUTPUT_DIR" >&2\n'
-        f"{run_line}\n"
-    )
-    path = job_dir / records.COMMAND_FILE
-    path.write_text(text)
-    path.chmod(0o755)
-
-
-def _write_snapshot(cfg: DictConfig, job_dir: Path) -> None:
-    """.hydra/: the composed config, Hydra's own and the overrides, as Hydra would write them.
-
-    The job writes them (hydra.output_subdir is null) so that a full disk fails this job
-    instead of stopping the sweep from inside Hydra.
-    """
-    snapshot = job_dir / records.HYDRA_DIR
-    snapshot.mkdir(exist_ok=True)
-    (snapshot / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-    try:
-        hydra_cfg = HydraConfig.instance().cfg
-    except ValueError:
-        return  # not inside a Hydra job
-    if hydra_cfg is not None:
-        (snapshot / "hydra.yaml").write_text(OmegaConf.to_yaml(hydra_cfg))
-        (snapshot / "overrides.yaml").write_text(OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task))
 
 
 def _record_failure(job_dir: Path, err: Exception, started: float) -> float:

@@ -9,6 +9,7 @@ rebooted) and `resume=true` runs it again. The summary and live progress ask `ru
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -19,6 +20,9 @@ import psutil
 from zo_sweep import records
 
 RunnerState = Literal["alive", "gone", "unknown"]
+# Set by the app: the sweep's own process, whose death ends the jobs on its host.
+SWEEP_PID_VARIABLE = "ZO_SWEEP_PID"
+SWEEP_HOST_VARIABLE = "ZO_SWEEP_HOST"
 # psutil's process start times are rounded; two readings of one process differ by less.
 START_TIME_TOLERANCE_S = 1.0
 
@@ -66,3 +70,22 @@ def process_alive(pid: int, started: float | None = None) -> bool:
         return started is None or abs(process.create_time() - started) < START_TIME_TOLERANCE_S
     except psutil.Error:
         return False
+
+
+def mark_this_process_as_the_sweep() -> None:
+    """Tell the jobs (in this process or in workers it starts) which process is the sweep."""
+    os.environ[SWEEP_PID_VARIABLE] = str(os.getpid())
+    os.environ[SWEEP_HOST_VARIABLE] = socket.gethostname()
+
+
+def sweep_process_to_watch() -> int | None:
+    """The sweep's own pid when it runs on this host and this job runs in another process.
+
+    Launchers such as joblib run jobs in worker processes that outlive a SIGKILLed sweep;
+    the job's keeper watches the sweep itself so its training process ends with it.
+    """
+    pid = os.environ.get(SWEEP_PID_VARIABLE, "")
+    same_host = os.environ.get(SWEEP_HOST_VARIABLE) == socket.gethostname()
+    if not pid.isdigit() or not same_host or int(pid) == os.getpid():
+        return None
+    return int(pid)

@@ -26,12 +26,28 @@ from types import FrameType
 GRACE_SECONDS = 5.0
 KEEPER_MARGIN_SECONDS = 3.0
 GUARD_SCRIPT = Path(__file__).with_name("guard.py")
+# Thread-pool sizes a launcher may set for its workers (joblib does); a job carries them.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @dataclass(frozen=True)
 class ProcessOutcome:
     exit_code: int | None  # None when the job ended it (timeout)
     timed_out: bool
+
+
+def launcher_environment() -> dict[str, str]:
+    """What a job inherits from the sweep's process and must say in its command.sh.
+
+    The sweep's own interpreter comes first on PATH and is PYTHON, so a script's `python`
+    is the one the sweep runs on; the thread-pool sizes the launcher set go along.
+    """
+    interpreter_dir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != interpreter_dir:
+        path = os.pathsep.join(part for part in (interpreter_dir, path) if part)
+    threads = {name: os.environ[name] for name in THREAD_VARIABLES if name in os.environ}
+    return {"PATH": path, "PYTHON": sys.executable, **threads}
 
 
 def run_process_group(
