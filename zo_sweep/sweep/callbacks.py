@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
@@ -42,8 +42,9 @@ def exit_on_config_error(config: DictConfig, job: str = "") -> None:
         check_folder_names(config)
         validate_job_config(config)
     except ConfigError as err:
-        print(f"error: {job}{err}", file=sys.stderr, flush=True)
-        raise SystemExit(EXIT_BAD_CONFIG) from None
+        _exit_with(f"{job}{err}")
+    except Exception as err:  # e.g. an interpolation that cannot resolve; Hydra would go on
+        _exit_with(f"{job}{one_line_message(err) or f'{type(err).__name__}: {err}'}")
 
 
 class Preflight(Callback):
@@ -138,9 +139,9 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "\\'") + "'"
 
 
-def _exit_with(message: str) -> None:
+def _exit_with(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(EXIT_BAD_CONFIG)
+    raise SystemExit(EXIT_BAD_CONFIG) from None
 
 
 def _exit_if_used(output_dir: Path) -> None:
