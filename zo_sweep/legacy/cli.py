@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from zo_sweep import CONF_DIR
-from zo_sweep.legacy.convert import Conversion, convert_script, experiment_yaml
+from zo_sweep.legacy.batch import Batch, convert_inputs, header
+from zo_sweep.legacy.sweeps import experiment_yaml
 
 PROG = "python -m zo_sweep.legacy"
 EXIT_UNCONVERTED = 1
@@ -34,9 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     convert = commands.add_parser(
-        "convert", help="print the zo_sweep command equivalent to each old script"
+        "convert",
+        help="print the zo_sweep command equivalent to each old script (or study YAML file)",
     )
-    convert.add_argument("scripts", nargs="+", type=Path, metavar="SCRIPT")
+    convert.add_argument(
+        "scripts", nargs="+", type=Path, metavar="SCRIPT",
+        help="an old script, a folder of them, or a study YAML file of the old automation",
+    )  # fmt: skip
     convert.add_argument(
         "--write-experiment", metavar="NAME", help="write conf/experiment/NAME.yaml instead"
     )
@@ -51,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--cwd", type=Path, help="the folder the script is started from (default: here)"
     )
+    convert.add_argument(
+        "--map-root", action="append", default=[], metavar="OLD=NEW",
+        help="rewrite paths starting with OLD to start with NEW, e.g. "
+        "--map-root /grand/proj/Data=/data/Data (repeatable)",
+    )  # fmt: skip
     convert.set_defaults(run=run_convert)
 
     results = commands.add_parser(
@@ -66,27 +76,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    missing = [str(script) for script in args.scripts if not script.is_file()]
+    missing = [str(script) for script in args.scripts if not script.exists()]
     if missing:
         raise UsageError(f"no such script: {', '.join(missing)}")
-    environ = dict(_assignment(text) for text in args.set)
-    conversions = [convert_script(script, environ=environ, cwd=args.cwd) for script in args.scripts]
-    for conversion in conversions:
+    environ = dict(_assignment(text, "--set") for text in args.set)
+    map_roots = [_assignment(text, "--map-root") for text in args.map_root]
+    batch = convert_inputs(args.scripts, environ=environ, cwd=args.cwd, map_roots=map_roots)
+    for conversion in batch.each():
         for problem in conversion.problems:
             print(problem, file=sys.stderr)
     if args.write_experiment:
-        write_experiment(conversions, args.write_experiment, args.conf_dir, force=args.force)
+        write_experiment(batch, args.write_experiment, args.conf_dir, force=args.force)
     else:
-        for conversion in conversions:
-            print(f"# {conversion.path}")
+        for conversion in batch.each():
+            print(header(conversion))
             for sweep in conversion.sweeps:
                 print(sweep.command())
-    return EXIT_UNCONVERTED if any(c.failed for c in conversions) else 0
+    for line in [*batch.not_convertible(), batch.tally()]:
+        print(line, file=sys.stderr)
+    return EXIT_UNCONVERTED if any(c.failed for c in batch.each()) else 0
 
 
-def write_experiment(
-    conversions: list[Conversion], name: str, conf_dir: Path, *, force: bool
-) -> None:
+def write_experiment(batch: Batch, name: str, conf_dir: Path, *, force: bool) -> None:
+    conversions = list(batch.each())
     sweeps = [sweep for conversion in conversions for sweep in conversion.sweeps]
     if len(sweeps) != 1:
         raise UsageError(
@@ -97,7 +109,8 @@ def write_experiment(
     if path.exists() and not force:
         raise UsageError(f"{path} exists (add --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(experiment_yaml(sweeps[0], name, [c.path for c in conversions]))
+    sources = [c.path for c in conversions if c.sweeps]
+    path.write_text(experiment_yaml(sweeps[0], name, sources))
     print(f"wrote {path}; run it with: python -m zo_sweep -m experiment={name}", file=sys.stderr)
 
 
@@ -127,8 +140,8 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _assignment(text: str) -> tuple[str, str]:
+def _assignment(text: str, option: str) -> tuple[str, str]:
     name, separator, value = text.partition("=")
     if not separator or not name:
-        raise UsageError(f"--set: expected NAME=VALUE, got {text!r}")
+        raise UsageError(f"{option}: expected NAME=VALUE, got {text!r}")
     return name, value
