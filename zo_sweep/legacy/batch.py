@@ -48,7 +48,7 @@ class Batch:
         ]
         parts += [f"{counts[NOTHING]} {NOTHING}"] if counts[NOTHING] else []
         parts += [f"{counts[AGGREGATOR]} aggregators followed"] if counts[AGGREGATOR] else []
-        return f"{scripts} scripts: " + ", ".join(parts)
+        return f"{scripts} script{'' if scripts == 1 else 's'}: " + ", ".join(parts)
 
     def not_convertible(self) -> list[str]:
         """One line per script that could not be converted, with its (first) reason."""
