@@ -115,7 +115,7 @@ def write_experiment(batch: Batch, name: str, conf_dir: Path, *, force: bool) ->
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from zo_sweep.legacy.summary_rows import read_rows
+    from zo_sweep.legacy.summary_rows import read_results
     from zo_sweep.summary import rows_to_frame
     from zo_sweep.summary.render import FORMATS, format_for, render
 
@@ -124,7 +124,10 @@ def run_import(args: argparse.Namespace) -> int:
         raise UsageError(f"no such directory: {', '.join(missing)}")
     if args.format and args.format not in FORMATS:
         raise UsageError(f"--format: one of {', '.join(sorted(FORMATS))}")
-    frame = rows_to_frame([row for folder in args.dirs for row in read_rows(folder)])
+    imports = [read_results(folder) for folder in args.dirs]
+    for skipped in (line for found in imports for line in found.skipped):
+        print(f"warning: skipped {skipped}", file=sys.stderr)
+    frame = rows_to_frame([row for found in imports for row in found.rows])
     text = render(frame, format_for(args.out, args.format))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,11 +135,8 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"wrote {args.out} ({len(frame)} rows)", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    counts = frame["status"].value_counts().to_dict() if len(frame) else {}
-    print(
-        f"{len(frame)} old runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
-        file=sys.stderr,
-    )
+    for folder, found in zip(args.dirs, imports, strict=True):
+        print(f"{folder}: {found.tally()}", file=sys.stderr)
     return 0
 
 
