@@ -117,7 +117,8 @@ def _hydra_value(value: str) -> str:
     """A value as Hydra's override grammar reads it literally (quoted unless plain)."""
     if PLAIN_VALUE.match(value):
         return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    quote = '"' if '"' not in value else "'"
+    return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
 
 
 def _yaml_scalar(value: str) -> str:
