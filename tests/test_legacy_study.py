@@ -151,3 +151,16 @@ def test_results_v2_runs_import_with_their_study_settings(tmp_path: Path) -> Non
     assert done["description"] == STUDY["experiment"]["description"]
     assert rows[5e-7]["status"] == "incomplete"
     assert rows[5e-7]["error"] == "torch.OutOfMemoryError: CUDA out of memory. (5e-7_train.err)"
+
+
+def test_study_written_as_a_preset_keeps_dataset_and_description(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    study = write_study(tmp_path, STUDY)
+    args = ["convert", str(study), "--write-experiment", "copa_syn", "--conf-dir", str(tmp_path)]
+    assert main([*args, "--cwd", str(tmp_path)]) == 0
+    preset = yaml.safe_load((tmp_path / "experiment" / "copa_syn.yaml").read_text())
+    assert preset["purpose"] == "synthetic_vs_original"
+    assert preset["description"] == STUDY["experiment"]["description"]
+    assert preset["data"]["tag"] == "copa_mezo_v1"
+    assert preset["hydra"]["sweeper"]["params"] == {"seed": "0,1", "lr": "1e-6,5e-7"}
