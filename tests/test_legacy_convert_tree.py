@@ -236,3 +236,14 @@ def test_no_input_gives_a_traceback(
     code, _, err = convert([str(text), str(binary), str(tmp_path / "run_all.sh")], capsys)
     assert code in (0, 1)
     assert re.search(r"^\d+ scripts?: ", err.splitlines()[-1])
+
+
+def test_shell_options_before_the_script_are_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = script(tmp_path, "old.sh", "TASK=/d/original/SST2 LR=1e-6 bash -x mezo_finetune_original.sh\n"
+                 "bash -c 'echo hi'\n")  # fmt: skip
+    code, out, err = convert([str(old)], capsys)
+    assert code == 0
+    assert "task=sst2 method=zo data=original data.root=/d/original" in out
+    assert f"{old}:2: warning: unsupported command, not read: bash -c echo hi" in err
