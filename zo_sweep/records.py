@@ -11,7 +11,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ COMMAND_FILE = "command.sh"
 STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
 HYDRA_DIR = ".hydra"
+# Who runs the job while it runs (pid, host, start times), so a dead job reads as lost.
+PROCESS_FILE = "process.json"
 
 # Job statuses. "ok" is the only one that counts as a finished, usable run.
 OK = "ok"
@@ -35,13 +37,20 @@ STATUSES = (OK, FAILED, DIVERGED, INTERRUPTED, TIMEOUT, SKIPPED, DRY_RUN)
 
 # MeZO's run.py ends a run with these two lines; old logs and foreign scripts are read by them.
 TRAIN_SET_LINE = re.compile(r"^=+\s*Train set\s+(\S+)\s*=+\s*$")
+# numpy 2 prints scalars as `np.float64(0.61)`; the metrics dict of a log holds them bare.
+NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.\w+\(([^()]*)\)")
+NOT_A_NUMBER = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write JSON so that a reader sees either the old file or the complete new one."""
+    """Write JSON so that a reader sees either the old file or the complete new one.
+
+    The file gets the mode the umask gives any new file (teammates may read results).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(_json_safe(payload), handle, indent=2, sort_keys=True)
@@ -160,9 +169,14 @@ def _strip_lines(lines: Iterable[str]) -> Iterator[str]:
         yield stripped
 
 
+def literal_metrics(text: str) -> str:
+    """A printed metrics dict as Python literals: numpy scalars unwrapped, nan and inf as None."""
+    return NOT_A_NUMBER.sub("None", NUMPY_SCALAR.sub(r"\1", text))
+
+
 def _literal_dict(text: str) -> dict[str, Any] | None:
     try:
-        value = ast.literal_eval(text)
+        value = ast.literal_eval(literal_metrics(text))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

@@ -43,7 +43,7 @@ def load_splits(
     task_name: str | None = None,
     synthetic_dir: str | Path | None = None,
     num_train: int = 1000,
-    num_dev: int = 100,
+    num_dev: int | None = None,
     num_eval: int = 1000,
     seed: int = 0,
     synthetic_fraction: float = 0.5,
@@ -53,7 +53,7 @@ def load_splits(
 ) -> Splits:
     """Read a task folder (and optionally a synthetic one) and sample the three splits.
 
-    ``task_name`` defaults to the folder's name ("Copa" -> copa). Sizes larger than the data are
+    ``task_name`` defaults to the folder's name ("Copa" -> copa); ``num_dev`` to the task's. Sizes larger than the data are
     clipped with a warning. ``synthetic_fraction`` is the share of ``num_train`` drawn from
     ``synthetic_dir``'s train file. ``spec`` is the task as composed (default: read from
     conf/task/ by name). ``eval_root`` is a folder of original task folders the test split comes
@@ -61,11 +61,12 @@ def load_splits(
     ``eval_split`` the file it is drawn from ("validation" or "test"; the other where that one
     is missing). A size of 0 gives an empty split (e.g. zero-shot runs).
     """
-    _check_sizes(num_train=num_train, num_dev=num_dev, num_eval=num_eval, seed=seed)
     if not 0.0 <= synthetic_fraction <= 1.0:
         raise DataError(f"synthetic_fraction must be between 0 and 1, got {synthetic_fraction}")
     task_dir = resolve_task_dir(task_dir)
     spec = spec or load_task_spec(task_name or task_dir.name)
+    num_dev = spec.num_dev if num_dev is None else num_dev
+    _check_sizes(num_train=num_train, num_dev=num_dev, num_eval=num_eval, seed=seed)
     num_synthetic = round(num_train * synthetic_fraction) if synthetic_dir is not None else 0
 
     train, dev = _train_and_dev(task_dir, spec, num_train - num_synthetic, num_dev, seed)

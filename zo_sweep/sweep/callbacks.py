@@ -1,8 +1,9 @@
-"""Hydra callbacks: refuse a used output folder or a minimising search, and tally at the end.
+"""Hydra callbacks: claim the output folder and refuse a minimising search; tally at the end.
 
-Hydra gives callbacks no way to hand a result back to the code that called the app, and it
-turns a callback's exception into a warning. So a problem ends the process from here with
-SystemExit (one line on stderr), and the outcome of the sweep is kept in OUTCOME, which
+Every job's config was checked from the command line before Hydra started
+(zo_sweep.sweep.preflight). Hydra gives callbacks no way to hand a result back to the code
+that called the app, and it turns a callback's exception into a warning. So a problem ends the
+process from here with SystemExit (one line on stderr), and the outcome of the sweep is kept in OUTCOME, which
 `zo_sweep.sweep.app.main` reads to choose the exit code once Hydra returns.
 """
 
@@ -11,18 +12,21 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, read_write
 
 from zo_sweep.sweep import status as sweep_status
+from zo_sweep.sweep.folders import claim_fresh_folder
+from zo_sweep.sweep.overrides import expand_grid, parse_overrides
 
 
 @dataclass
 class SweepOutcome:
     output_dir: Path | None = None  # the sweep folder (multirun) or the job folder (single run)
     failing_jobs: int = 0
+    planned_jobs: int | None = None  # how many jobs the sweep meant to run, when known
 
 
 OUTCOME = SweepOutcome()
@@ -30,17 +34,20 @@ EXIT_BAD_CONFIG = 2
 
 
 class Preflight(Callback):
-    """Refuse what only shows once Hydra has set the run up (every job's config was checked
-    from the command line already, by zo_sweep.sweep.preflight)."""
+    """Claim this run's or sweep's folder, and know how many jobs the tally should expect."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        OUTCOME.output_dir = Path(str(config.hydra.run.dir))
-        _exit_if_used(OUTCOME.output_dir)
+        OUTCOME.planned_jobs = 1
+        OUTCOME.output_dir = _claim_output_dir(config, "run")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        OUTCOME.output_dir = Path(str(config.hydra.sweep.dir))
-        _exit_if_used(OUTCOME.output_dir)
         _exit_unless_maximising(config)
+        overrides = list(OmegaConf.to_container(config.hydra.overrides.task))
+        grid = expand_grid(config, parse_overrides(overrides), multirun=True)
+        # A search sweeper draws its values as it goes: it plans its number of trials.
+        trials = OmegaConf.select(config, "hydra.sweeper.n_trials", default=None)
+        OUTCOME.planned_jobs = len(grid) if grid is not None else trials
+        OUTCOME.output_dir = _claim_output_dir(config, "sweep")
 
 
 class SweepTally(Callback):
@@ -57,7 +64,45 @@ class SweepTally(Callback):
         counts = sweep_status.tally(root)
         OUTCOME.output_dir = root
         OUTCOME.failing_jobs = sweep_status.failing_count(counts)
-        print(sweep_status.format_tally(counts, root), flush=True)
+        print(sweep_status.format_tally(counts, root, OUTCOME.planned_jobs), flush=True)
+
+
+def _claim_output_dir(config: DictConfig, mode: str) -> Path:
+    """The folder of this run or sweep, created now so that no other one shares it.
+
+    A folder named on the command line (hydra.run.dir=...) is used as given unless it holds
+    jobs; the default, timestamped one gets a `_2` suffix when another sweep took it.
+    """
+    key = f"hydra.{mode}.dir"
+    folder = Path(str(OmegaConf.select(config, key)))
+    if _given_on_command_line(config, key):
+        _exit_if_used(folder)
+        return folder
+    try:
+        claimed = claim_fresh_folder(folder)
+    except OSError as err:
+        _exit_with(f"cannot create the output folder {folder}: {err.strerror or err}")
+    if claimed != folder:
+        with read_write(config.hydra):
+            OmegaConf.update(config, key, str(claimed))
+            # Launchers compose each job again from these overrides: the jobs must agree.
+            config.hydra.overrides.hydra.append(f"{key}={_quoted(str(claimed))}")
+    return claimed
+
+
+def _given_on_command_line(config: DictConfig, key: str) -> bool:
+    overrides = OmegaConf.select(config, "hydra.overrides.hydra", default=[]) or []
+    return any(str(item).lstrip("+").startswith(f"{key}=") for item in overrides)
+
+
+def _quoted(value: str) -> str:
+    """A value as a quoted string of Hydra's override grammar."""
+    return "'" + value.replace("'", "\\'") + "'"
+
+
+def _exit_with(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_BAD_CONFIG) from None
 
 
 def _exit_if_used(output_dir: Path) -> None:

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.sweep.one_line import one_line_message
 
 
 @cache
@@ -72,9 +73,16 @@ def apply_override(config: DictConfig, override: Override) -> None:
 
 
 def one_line(err: BaseException, key: Any = None) -> str:
-    """The first line of an error, and of its cause: `lr: Value 'abc' ... to Float`."""
+    """One line for an error: `lr: Value 'abc' ... to Float` for a value the schema refuses,
+    else what zo_sweep.sweep.one_line says of Hydra's own errors."""
     cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else err
-    message = str(getattr(cause, "msg", None) or cause).strip().splitlines()
+    if not isinstance(cause, OmegaConfBaseException):
+        return one_line_message(err) or _first_line(str(err)) or type(err).__name__
     full_key = getattr(cause, "full_key", None) or key
-    first = message[0] if message else type(err).__name__
+    first = _first_line(str(getattr(cause, "msg", None) or cause)) or type(err).__name__
     return f"{full_key}: {first}" if full_key else first
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""

@@ -23,12 +23,13 @@ from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.types import Override
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from zo_sweep import CONF_DIR
 from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.overrides import (
     apply_override,
     expand_grid,
@@ -183,12 +184,14 @@ def compose_or_explain(overrides: list[str], return_hydra_config: bool = False) 
     """hydra.compose, with its multi-line errors turned into one line."""
     try:
         return compose(CONFIG_NAME, overrides=overrides, return_hydra_config=return_hydra_config)
-    except MissingConfigException as err:
-        raise ConfigError(_missing_option(err)) from None
     except (HydraException, OmegaConfBaseException) as err:
         cause = err.__cause__
-        if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
+        unknown = isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key
+        if unknown and "." not in str(cause.full_key):
+            # A top-level key: the hint is the key meant, not a + that adds one nothing reads.
             raise ConfigError(unknown_key_message(str(cause.full_key))) from None
+        if unknown:  # a key inside a node: Hydra's hint to add it with + is the right one
+            raise ConfigError(one_line_message(err) or one_line(err)) from None
         raise ConfigError(one_line(err)) from None
 
 
@@ -252,11 +255,3 @@ def _without_hydra(config: DictConfig) -> DictConfig:
     with open_dict(config):
         config.pop("hydra", None)
     return config
-
-
-def _missing_option(err: MissingConfigException) -> str:
-    wanted = str(err.missing_cfg_file or "")
-    group, _, option = wanted.rpartition("/")
-    if err.options and group:
-        return f"unknown {group} '{option}' (known: {', '.join(err.options)})"
-    return one_line(err)

@@ -24,6 +24,7 @@ class SweepConfig(Hyperparameters):
     """Every top-level key of a composed job config (anything else is refused)."""
 
     purpose: str = "default"  # first level of the output path: what this batch of runs is for
+    description: str = ""  # a sentence on what the study is for; shown by the summary
     output_root: str = "outputs"
     dry_run: bool = False  # compose, write the job directory and command.sh, run nothing
     resume: bool = False  # skip a job whose identical config already finished under this purpose

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, ListConfig
 
 from zo_sweep import RESOURCE_ROOT
 from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.sweep.folders import check_folder_names
 from zo_sweep.sweep.handoff import SWEEP_KEYS, job_settings
 from zo_sweep.sweep.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.train import errors as train_errors
@@ -45,6 +46,7 @@ def validate_job_context(cfg: DictConfig) -> TrainSettings:
     Jobs of a grid that differ only in hyperparameters share this part (zo_sweep.sweep.preflight).
     """
     _check_known_keys(cfg)
+    check_folder_names(cfg)
     _check_job_control(cfg)
     _check_extra_env(cfg)
     settings = job_settings(cfg, checked=False)

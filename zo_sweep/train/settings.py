@@ -54,10 +54,12 @@ class Hyperparameters:
     alpha: float = setting(16.0, "ALPHA", "LoRA alpha", above=0)
     lora_dropout: float = setting(0.0, "LORA_DROPOUT", "LoRA dropout", minimum=0, below=1)
     num_train: int = setting(1000, "TRAIN", "train examples sampled", minimum=0)
-    num_dev: int = setting(500, "DEV", "dev examples sampled", minimum=0)
+    num_dev: int | None = setting(
+        None, "DEV", "dev examples sampled (default: the task's num_dev)", minimum=0
+    )
     num_eval: int = setting(1000, "EVAL", "test examples sampled", minimum=0)
     eval_steps: int = setting(
-        0, "EVAL_STEPS", "evaluate on dev every this many steps (0: only at the end)", minimum=0
+        500, "EVAL_STEPS", "evaluate on dev every this many steps (0: only at the end)", minimum=0
     )
     log_steps: int = setting(10, "LOG_STEPS", "log the mean loss every this many steps", minimum=1)
     optim: str = setting("adamw", "OPTIM", "first-order optimizer", choices=("adamw", "sgd"))

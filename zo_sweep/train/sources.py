@@ -45,6 +45,9 @@ def load_settings(
     path = arguments.config or environ.get(SETTINGS_ENV)
     if path:
         values, label = {**read_settings_file(path), **flags}, {name: name for name in names}
+        # Where to write is the caller's: command.sh rerun by hand writes to its $OUTPUT_DIR.
+        if environ.get(names["output_dir"]) and "output_dir" not in flags:
+            values["output_dir"] = environ[names["output_dir"]]
     else:
         values, label = {**from_environment(environ, names), **flags}, names
         values.update(data_rules(values))
