@@ -69,6 +69,7 @@ class JobCommand:
     script: Path
     env: dict[str, str]
     cwd: Path
+    settings: TrainSettings | None = None  # what the env says, as the job's train.yaml
 
     @property
     def argv(self) -> list[str]:
@@ -92,24 +93,20 @@ class JobCommand:
         return f"cd {shlex.quote(str(self.cwd))} && {' '.join(words)}"
 
 
-def job_environment(
-    cfg: DictConfig, job_dir: Path, settings: TrainSettings | None = None
-) -> dict[str, str]:
+def job_environment(cfg: DictConfig, job_dir: Path, settings: TrainSettings) -> dict[str, str]:
     """The variables this job sets for its script: the settings' (with TRAIN_CONFIG and
     OUTPUT_DIR), then `extra_env`; nulls left out."""
-    settings = settings or job_settings(cfg, job_dir)
     extra = OmegaConf.to_container(cfg.extra_env, resolve=True) if cfg.get("extra_env") else {}
     assert isinstance(extra, dict)
     extra_env = {str(key): env_value(value) for key, value in extra.items() if value is not None}
     return {**settings_environment(settings, job_dir), **extra_env}
 
 
-def build_command(
-    cfg: DictConfig, job_dir: Path, settings: TrainSettings | None = None
-) -> JobCommand:
+def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
     script = resolve_script(str(cfg.method.script))
+    settings = job_settings(cfg, job_dir)
     env = {**launcher_environment(), **job_environment(cfg, job_dir, settings)}
-    return JobCommand(script=script, env=env, cwd=Path.cwd())
+    return JobCommand(script=script, env=env, cwd=Path.cwd(), settings=settings)
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> float:
@@ -138,12 +135,12 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
     record_runner(job_dir)
     try:
         validate_job_config(cfg)
-        settings = job_settings(cfg, job_dir)
+        command = build_command(cfg, job_dir)
     except ConfigError as err:
         # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
         return _record(job_dir, {"status": records.FAILED, "error": str(err)}, started)
-    write_settings(job_dir, settings)
-    command = build_command(cfg, job_dir, settings)
+    if command.settings is not None:
+        write_settings(job_dir, command.settings)
     write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
     fields = {"config_hash": config_hash(cfg), "command": command.shell_line()}
 
