@@ -18,7 +18,7 @@ BAD_INPUTS = {
     "missing task template": (["task.template=nope.j2"], "task: template 'nope.j2' not found"),
     "infinite lr": (["lr=inf"], "lr=inf: must be a finite number"),
     "gpus not a list": (["gpus=foo"], "gpus=foo: use auto, a list of GPU ids"),
-    "empty purpose": (["purpose=''"], "purpose is empty"),
+    "empty purpose": (["purpose=''"], "purpose='': must not be empty"),
     "key nothing reads": (["+learning_rate=1e-6"], "unknown key 'learning_rate': nothing reads it"),
     "misspelt key with +": (["+seeds=1"], "unknown key 'seeds': nothing reads it (did you mean seed?"),
     "setting through extra_env": (["+extra_env.WD=0.1"], "extra_env.WD: WD is a trainer setting; set it as wd="),

@@ -95,8 +95,6 @@ def unknown_key_message(key: str) -> str:
 
 
 def _check_job_control(cfg: DictConfig) -> None:
-    if not str(cfg.get("purpose") or "").strip():
-        raise ConfigError("purpose is empty: name what this batch of runs is for")
     timeout = cfg.get("job_timeout_min")
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise ConfigError(f"job_timeout_min={timeout}: must be a positive number of minutes")
