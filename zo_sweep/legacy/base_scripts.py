@@ -1,7 +1,8 @@
 """What the old base scripts did with the variables a calling script passed, or did not pass.
 
 Two kinds of knowledge, each with one home:
-- defaults for unset variables: `base_script_defaults.yaml` (beside this module);
+- defaults for unset variables: the trainer's own (zo_sweep.train.settings), which is what the
+  base scripts run, DEV being the task's num_dev (conf/task/<name>.yaml);
 - variables a base script forces, whatever its caller set (`MODE=lora ... exec bash
   _run_trainer.sh` in fo_lora_finetune_*.sh): read from zo_sweep's own base script of that
   name, as the prefix assignments of the command it runs.
@@ -9,28 +10,33 @@ Two kinds of knowledge, each with one home:
 
 from __future__ import annotations
 
+from dataclasses import fields
 from functools import cache
-from pathlib import Path
 
-import yaml
-
-from zo_sweep import PROJECT_ROOT
+from zo_sweep import RESOURCE_ROOT
+from zo_sweep.data.tasks import DataError, load_task_spec
 from zo_sweep.legacy import zo_config
+from zo_sweep.train.settings import Hyperparameters
 
-DEFAULTS_FILE = Path(__file__).with_name("base_script_defaults.yaml")
-BASE_SCRIPT_DIR = PROJECT_ROOT / "legacy_scripts"
-
-
-@cache
-def _defaults() -> dict:
-    return yaml.safe_load(DEFAULTS_FILE.read_text())
+BASE_SCRIPT_DIR = RESOURCE_ROOT / "legacy_scripts"
+# The variables of the old interface whose defaults a converted script relies on.
+OLD_VARIABLES = ("LR", "BS", "STEPS", "SEED", "EPS", "RANK", "ALPHA", "TRAIN", "DEV", "EVAL",
+                 "EVAL_STEPS")  # fmt: skip
 
 
 def unset_defaults(task: str) -> dict[str, str]:
     """Variable -> the value a base script used when the caller left it unset, for this task."""
-    defaults = _defaults()
-    values = {**defaults["unset"], **(defaults.get("by_task") or {}).get(task, {})}
-    return {name: str(value) for name, value in values.items()}
+    values = {
+        spec.metadata["env"]: spec.default
+        for spec in fields(Hyperparameters)
+        if spec.metadata["env"] in OLD_VARIABLES
+    }
+    try:
+        values["DEV"] = load_task_spec(task).num_dev
+    except DataError:
+        values.pop("DEV", None)  # an unknown task: its dev size is the trainer's to find
+    return {name: f"{value:g}" if isinstance(value, float) else str(value)
+            for name, value in values.items()}  # fmt: skip
 
 
 @cache

@@ -20,6 +20,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep import CONF_DIR
 
+# Settings a base script sets from its own name (mezo_finetune_synthetic.sh: TRAINER=zo,
+# DATA_KIND=synthetic): a converted script's method and data say them, not its variables.
+DECIDED_BY_BASE_SCRIPT = ("trainer", "data_kind")
 SIMPLE_INTERPOLATION = re.compile(r"^\$\{([A-Za-z_][\w.]*)\}$")
 DATA_NAME = "${data.name}"
 
@@ -86,6 +89,8 @@ def env_mapping() -> dict[str, str]:
     inputs = config.get("inputs") or {}
     mapping = {}
     for name, env in env_fields().items():
+        if name in DECIDED_BY_BASE_SCRIPT:
+            continue
         key = SWEEP_KEYS[name]
         mapping[env] = (
             str(inputs[name]) if key.startswith("inputs.") and name in inputs else f"${{{key}}}"

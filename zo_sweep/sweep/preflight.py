@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
@@ -193,6 +194,8 @@ def compose_or_explain(overrides: list[str], return_hydra_config: bool = False) 
         if unknown:  # a key inside a node: Hydra's hint to add it with + is the right one
             raise ConfigError(one_line_message(err) or one_line(err)) from None
         raise ConfigError(one_line(err)) from None
+    except (yaml.YAMLError, OSError) as err:  # a user's preset that does not read
+        raise ConfigError(one_line_message(err) or str(err)) from None
 
 
 def search_path_overrides(command: CommandLine, parsed: list[Override]) -> list[str]:
