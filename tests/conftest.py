@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_ROOT = TESTS_DIR.parent
-sys.path.insert(0, str(TESTS_DIR))
-
-from tiny_llama import build_tiny_llama  # noqa: E402
+from helpers.sweep import REPO_ROOT
+from helpers.tiny_llama import build_tiny_llama
 
 
 @pytest.fixture(scope="session")

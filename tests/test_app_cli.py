@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from sweep_cli import job_results, probe_events, run_sweep, write_probe
+from helpers.sweep import job_results, probe_events, run_sweep, write_probe
 
 
 def test_help_lists_groups_and_run_control() -> None:

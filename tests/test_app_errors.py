@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sweep_cli import run_sweep
+from helpers.sweep import run_sweep
 
 from zo_sweep.sweep import plugins
 

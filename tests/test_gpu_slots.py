@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from sweep_cli import probe_events, run_sweep, write_probe
+from helpers.sweep import probe_events, run_sweep, write_probe
 
 from zo_sweep.sweep import gpu_slots
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sweep_cli import job_results, probe_events, run_sweep, start_sweep, write_probe
+from helpers.sweep import job_results, probe_events, run_sweep, start_sweep, write_probe
 
 
 def _wait_for_starts(log: Path, count: int, timeout: float = 60) -> list[dict]:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.sweep import job_results, probe_events, run_sweep, start_sweep, write_probe
 from omegaconf import OmegaConf
-from sweep_cli import job_results, probe_events, run_sweep, start_sweep, write_probe
 
 from zo_sweep import records
 from zo_sweep.data import DataError, load_splits

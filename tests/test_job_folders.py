@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sweep_cli import REPO_ROOT, run_sweep, write_probe
+from helpers.sweep import REPO_ROOT, run_sweep, write_probe
 
 from zo_sweep.sweep.folders import MAX_LEAF_BYTES, claim_fresh_folder, name_problem, safe_leaf
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sweep_cli import probe_events, run_sweep, start_sweep, write_probe
+from helpers.sweep import probe_events, run_sweep, start_sweep, write_probe
 
 from zo_sweep.summary.job_row import read_job_row
 from zo_sweep.sweep.process import run_process_group

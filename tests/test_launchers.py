@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sweep_cli import job_results, probe_events, run_sweep, write_probe
+from helpers.sweep import job_results, probe_events, run_sweep, write_probe
 
 COMPLETE_JOB_FILES = ("command.sh", "train.out", "train.err", "result.json", ".hydra/config.yaml")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from legacy_support import EXAMPLE_SCRIPTS, REPO_ROOT
+from helpers.legacy import EXAMPLE_SCRIPTS, REPO_ROOT
 
 from zo_sweep.legacy.cli import main
 from zo_sweep.legacy.convert import convert_script

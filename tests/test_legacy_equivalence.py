@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from legacy_support import EXAMPLE_SCRIPTS, REPO_ROOT, comparable
+from helpers.legacy import EXAMPLE_SCRIPTS, REPO_ROOT, comparable
 from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep.data.tasks import load_task_spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from legacy_support import EXAMPLE_SCRIPTS, MODEL_FOLDERS, REPO_ROOT
+from helpers.legacy import EXAMPLE_SCRIPTS, MODEL_FOLDERS, REPO_ROOT
 
 from zo_sweep.legacy.shell_parse import parse_script
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from legacy_support import REPO_ROOT
+from helpers.legacy import REPO_ROOT
 
 from zo_sweep.legacy.summary_rows import read_rows
 

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from legacy_support import EXAMPLE_SCRIPTS, REPO_ROOT
+from helpers.legacy import EXAMPLE_SCRIPTS, REPO_ROOT
 from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep.data.tasks import load_task_spec

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from legacy_support import REPO_ROOT
+from helpers.legacy import REPO_ROOT
 
 from zo_sweep.legacy.cli import main
 from zo_sweep.legacy.summary_rows import read_rows

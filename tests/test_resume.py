@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sweep_cli import job_results, probe_events, run_sweep, start_sweep, write_probe
+from helpers.sweep import job_results, probe_events, run_sweep, start_sweep, write_probe
 
 from zo_sweep.sweep.resume import config_hash
 

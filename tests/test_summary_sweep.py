@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.sweep import run_sweep
 
 from zo_sweep.summary import load, views
 from zo_sweep.summary.plots import write_plots
@@ -23,34 +22,18 @@ needs_trainer = pytest.mark.skipif(
 )
 
 
-def run_sweep(root: Path, repo_root: Path, model_dir: Path, *extra: str) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "zo_sweep",
-        f"model.id={model_dir}",
-        "model.name=tiny",
-        "task=sst2",
-        "method=fo_lora",
-        f"output_root={root}",
-        "steps=2",
-        "num_train=8",
-        "num_dev=8",
-        "num_eval=8",
-        "gpus=[]",
-        *extra,
-        "-m",
-        "lr=1e-3,1e-4",
-    ]
-    completed = subprocess.run(
-        command, cwd=repo_root, capture_output=True, text=True, check=False, timeout=300
-    )
-    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+def tiny_sweep(root: Path, model_dir: Path, *extra: str) -> None:
+    done = run_sweep(
+        f"model.id={model_dir}", "model.name=tiny", "task=sst2", "method=fo_lora",
+        f"output_root={root}", "steps=2", "num_train=8", "num_dev=8", "num_eval=8", "gpus=[]",
+        *extra, "-m", "lr=1e-3,1e-4", timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
 @needs_app
 def test_a_dry_run_sweep_reads_back_from_hydra_directories(repo_root: Path, tmp_path: Path) -> None:
-    run_sweep(tmp_path, repo_root, tmp_path / "no_model_needed", "dry_run=true")
+    tiny_sweep(tmp_path, tmp_path / "no_model_needed", "dry_run=true")
     frame = load(tmp_path)
     assert sorted(frame["lr"]) == [1e-4, 1e-3]
     assert set(frame["status"]) == {"dry_run"} and set(frame["model"]) == {"tiny"}
@@ -63,7 +46,7 @@ def sweep_root(
     tiny_model_dir: Path, repo_root: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     root = tmp_path_factory.mktemp("sweep")
-    run_sweep(root, repo_root, tiny_model_dir)
+    tiny_sweep(root, tiny_model_dir)
     return root
 
 

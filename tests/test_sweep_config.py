@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sweep_cli import REPO_ROOT, run_sweep
+from helpers.sweep import REPO_ROOT, run_sweep
 
 from zo_sweep.sweep import preflight
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sweep_cli import job_results, probe_events, run_sweep, write_probe
+from helpers.sweep import job_results, probe_events, run_sweep, write_probe
 
 from zo_sweep.sweep.handoff import env_value
 from zo_sweep.sweep.job import JobCommand

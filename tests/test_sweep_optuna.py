@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import yaml
-from sweep_cli import job_results, run_sweep, write_probe
+from helpers.sweep import job_results, run_sweep, write_probe
 
 
 def test_optuna_three_trials_maximise_and_failures_never_win(tmp_path: Path) -> None:

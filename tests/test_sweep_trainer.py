@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sweep_cli import job_results, run_sweep
+from helpers.sweep import job_results, run_sweep
 
 TINY_RUN = ("steps=2", "num_train=8", "num_dev=8", "num_eval=8", "eval_steps=1")
 

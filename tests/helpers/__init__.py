@@ -1,0 +1,3 @@
+"""What the tests share: running the app (`sweep`), the tiny model (`tiny_llama`), the old
+scripts (`legacy`). pytest puts tests/ on the import path (pyproject.toml), so test modules
+import these as `from helpers.sweep import run_sweep`."""
