@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from helpers import REPO_ROOT
+
 EXAMPLE_SCRIPTS = sorted((REPO_ROOT / "legacy_scripts").glob("*/*.sh"))
 MODEL_FOLDERS = ("Llama-3.2-1B", "Llama-3.2-3B", "Mistral-7B-v0.1", "Mistral-Nemo-Base-2407")
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from helpers import REPO_ROOT
 
 PROBE = r"""#!/usr/bin/env bash
 # A stand-in trainer: reads the env-var contract, writes result.json (or MeZO's closing lines).
