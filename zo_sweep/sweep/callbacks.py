@@ -20,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep.sweep import status as sweep_status
+from zo_sweep.sweep.progress import ProgressWatcher
 from zo_sweep.sweep.validation import ConfigError, validate_job_config
 
 
@@ -64,6 +65,42 @@ class Preflight(Callback):
             job_config = loader.load_sweep_config(config, overrides)
             varying = _swept(overrides, grid)
             exit_on_config_error(job_config, job=f"job {' '.join(varying)}: " if varying else "")
+
+
+class LiveProgress(Callback):
+    """Report the jobs' progress on the console while they run (read from their directories)."""
+
+    def __init__(self) -> None:
+        self.watcher: ProgressWatcher | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Launchers pickle the callbacks for their workers; only the sweep process watches.
+        return {"watcher": None}
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._start(config, Path(str(config.hydra.run.dir)), total=1)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        total = len(expand_grid(config)) if _is_grid_sweep(config) else None
+        total = OmegaConf.select(config, "hydra.sweeper.n_trials", default=total)
+        self._start(config, Path(str(config.hydra.sweep.dir)), total)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._stop()
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._stop()
+
+    def _start(self, config: DictConfig, root: Path, total: int | None) -> None:
+        every = float(config.get("progress_every_s") or 0)
+        if every > 0 and not config.get("dry_run"):
+            self.watcher = ProgressWatcher(root, total, every)
+            self.watcher.start()
+
+    def _stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
 
 
 class SweepTally(Callback):

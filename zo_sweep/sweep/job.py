@@ -24,6 +24,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from zo_sweep import records
 from zo_sweep.sweep.gpu_slots import gpu_slot
+from zo_sweep.sweep.liveness import write_pid_file
 from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import ConfigError, resolve_script, validate_job_config
@@ -165,6 +166,8 @@ def _run_on_a_slot(
         _write_command_file(job_dir, command)
         timeout_min = cfg.get("job_timeout_min")
         log.info("%s: started (the full command is in %s)", job_dir, records.COMMAND_FILE)
+        # This process waits for the script and writes the result: if it dies, the job is lost.
+        write_pid_file(job_dir, os.getpid())
         outcome = run_process_group(
             command.argv,
             env={**os.environ, **command.env},

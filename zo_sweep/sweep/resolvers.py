@@ -26,6 +26,18 @@ def job_leaf(override_dirname: str, job_num: int | str) -> str:
     return leaf or f"job{job_num}"
 
 
+def varied_keys() -> str | None:
+    """`${varied_keys:}`: the running job's leaf folder name (see job_leaf); None outside a job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        job = HydraConfig.get().job
+    except ValueError:
+        return None
+    return job_leaf(job.override_dirname, job.num)
+
+
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("example_data", example_data, replace=True)
     OmegaConf.register_new_resolver("job_leaf", job_leaf, replace=True)
+    OmegaConf.register_new_resolver("varied_keys", varied_keys, replace=True)

@@ -19,7 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import PROJECT_ROOT
 
-CONFIG_GROUPS = ("model", "task", "method", "data", "experiment")
+CONFIG_GROUPS = ("model", "task", "method", "data", "experiment", "tracker")
 COMPARISONS = {">": operator.gt, ">=": operator.ge}
 
 
