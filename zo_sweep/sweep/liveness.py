@@ -8,7 +8,6 @@ on the same host can then tell a live job from a lost one. On another host nothi
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from pathlib import Path
