@@ -16,6 +16,7 @@ import yaml
 
 from zo_sweep import records
 from zo_sweep.summary import schema
+from zo_sweep.sweep.liveness import job_liveness
 
 CONFIG_FILE = Path(records.HYDRA_DIR) / "config.yaml"
 TIMESTAMP_PART = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$")
@@ -68,7 +69,7 @@ def read_job_row(job_dir: Path, *, now: float | None = None) -> tuple[dict[str, 
         row["status"] = schema.CORRUPT
         row["error"] = problems[-1]
     elif result is None:
-        row["status"] = activity_status(job_dir, now=now)
+        row["status"] = job_liveness(job_dir) or activity_status(job_dir, now=now)
     if row["status"] not in schema.NOT_FAILURES and not row.get("error"):
         row["error"] = last_stderr_line(job_dir)
     return row, problems

@@ -50,17 +50,14 @@ def read_job_progress(job_dir: Path, name: str, *, now: float | None = None) -> 
     now = time.time() if now is None else now
     steps = _configured_steps(job_dir)
     result = _result(job_dir)
-    if result is not None:
-        done = result.get("steps_done")
-        step = int(done) if isinstance(done, int | float) else None
-        last_loss, last_dev = _last_loss_and_dev(job_dir)
-        return JobProgress(
-            name, str(result.get("status")), step, steps, last_loss, *last_dev, eta_seconds=None
-        )
-    state = job_liveness(job_dir) or RUNNING
     lines = _tail_records(job_dir)
     step = max((int(line["step"]) for line in lines if _is_number(line.get("step"))), default=None)
     loss, (dev_name, dev) = _last_loss(lines), _last_dev(lines)
+    if result is not None:
+        done = result.get("steps_done")
+        step = int(done) if _is_number(done) else step
+        return JobProgress(name, str(result.get("status")), step, steps, loss, dev_name, dev)
+    state = job_liveness(job_dir) or RUNNING
     eta = _eta(job_dir, lines, step, steps, now) if state == RUNNING else None
     return JobProgress(name, state, step, steps, loss, dev_name, dev, eta)
 
@@ -115,11 +112,6 @@ def _tail_records(job_dir: Path) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             found.append(record)
     return found
-
-
-def _last_loss_and_dev(job_dir: Path) -> tuple[float | None, tuple[str | None, float | None]]:
-    lines = _tail_records(job_dir)
-    return _last_loss(lines), _last_dev(lines)
 
 
 def _last_loss(lines: list[dict[str, Any]]) -> float | None:

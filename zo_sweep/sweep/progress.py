@@ -34,10 +34,14 @@ def sweep_progress(root: Path) -> list[JobProgress]:
 
 def headline(jobs: list[JobProgress], total: int | None) -> str:
     """`2/4 jobs done, 1 running, 1 lost`: the count of jobs the sweeper will run, when known."""
-    done = sum(job.finished for job in jobs)
-    parts = [f"{done}/{total if total is not None else len(jobs)} jobs done"]
+    return states_headline([job.state for job in jobs], total)
+
+
+def states_headline(states: list[str], total: int | None = None) -> str:
+    done = sum(state not in (RUNNING, LOST) for state in states)
+    parts = [f"{done}/{total if total is not None else len(states)} jobs done"]
     for state in (RUNNING, LOST):
-        count = sum(job.state == state for job in jobs)
+        count = states.count(state)
         if count:
             parts.append(f"{count} {state}")
     return ", ".join(parts)
