@@ -20,6 +20,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep.sweep import status as sweep_status
+from zo_sweep.sweep.budget import budget_lines, local_gpu_memory_mb
 from zo_sweep.sweep.progress import ProgressWatcher
 from zo_sweep.sweep.validation import ConfigError, validate_job_config
 
@@ -108,9 +109,21 @@ class SweepTally(Callback):
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._tally(Path(str(config.hydra.runtime.output_dir)))
+        self._budget(config, Path(str(config.hydra.runtime.output_dir)))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._tally(Path(str(config.hydra.sweep.dir)))
+        self._budget(config, Path(str(config.hydra.sweep.dir)))
+
+    @staticmethod
+    def _budget(config: DictConfig, root: Path) -> None:
+        """A dry run ends with what the real run would cost, from the jobs that already ran."""
+        if config.get("dry_run"):
+            parallel = int(OmegaConf.select(config, "hydra.launcher.n_jobs", default=1) or 1)
+            lines = budget_lines(
+                root, Path(str(config.output_root)), max(parallel, 1), local_gpu_memory_mb()
+            )
+            print("\n".join(lines), flush=True)
 
     @staticmethod
     def _tally(root: Path) -> None:
