@@ -8,6 +8,7 @@ SystemExit (one line on stderr), and the outcome of the sweep is kept in OUTCOME
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +121,9 @@ class SweepTally(Callback):
         """A dry run ends with what the real run would cost, from the jobs that already ran."""
         if config.get("dry_run"):
             parallel = int(OmegaConf.select(config, "hydra.launcher.n_jobs", default=1) or 1)
+            parallel = (os.cpu_count() or 1) if parallel < 0 else parallel  # joblib: -1 = all
             lines = budget_lines(
-                root, Path(str(config.output_root)), max(parallel, 1), local_gpu_memory_mb()
+                root, Path(str(config.output_root)), parallel, local_gpu_memory_mb()
             )
             print("\n".join(lines), flush=True)
 
