@@ -55,8 +55,9 @@ def progress(frame: pd.DataFrame) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
-    for column in ("step", "steps"):
-        table[column] = table[column].astype("Int64")
+    for column in ("step", "steps", "loss", "dev"):
+        # Numbers as the other views keep them: float, a blank cell where there is none yet.
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
     return table.sort_values(SORT_KEYS, na_position="last", kind="stable").reset_index(drop=True)
 
 
