@@ -23,13 +23,24 @@ POLL_SECONDS = 2.0
 CLEAR_LINE = "\r\x1b[K"
 
 
-def sweep_progress(root: Path) -> list[JobProgress]:
-    """The progress of every job under the sweep folder, named by its path below it."""
+def sweep_progress(
+    root: Path, finished: dict[Path, JobProgress] | None = None
+) -> list[JobProgress]:
+    """The progress of every job under the sweep folder, named by its path below it.
+
+    `finished` keeps the jobs that ended, which never change again, so that a watcher reads
+    only the running ones on each look.
+    """
     now = time.time()
-    return [
-        read_job_progress(job_dir, _job_name(job_dir, root), now=now)
-        for job_dir in sweep_status.job_dirs(root)
-    ]
+    jobs = []
+    for job_dir in sweep_status.job_dirs(root):
+        job = (finished or {}).get(job_dir) or read_job_progress(
+            job_dir, _job_name(job_dir, root), now=now
+        )
+        if finished is not None and job.finished:
+            finished[job_dir] = job
+        jobs.append(job)
+    return jobs
 
 
 def headline(jobs: list[JobProgress], total: int | None) -> str:
@@ -63,6 +74,7 @@ class ProgressWatcher:
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.every_seconds = min(POLL_SECONDS, every_seconds) if self.interactive else every_seconds
         self._states: dict[str, str] = {}
+        self._finished: dict[Path, JobProgress] = {}
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="sweep-progress", daemon=True)
         self._status_shown = False
@@ -74,14 +86,14 @@ class ProgressWatcher:
         """Report what changed since the last look, then end the thread."""
         self._stopped.set()
         self._thread.join(timeout=10)
-        self._report_changes(sweep_progress(self.root))
+        self._report_changes(sweep_progress(self.root, self._finished))
         if self._status_shown:
             self._write(CLEAR_LINE)
 
     def _watch(self) -> None:
         next_picture = time.monotonic() + min(self.every_seconds, POLL_SECONDS)
         while not self._stopped.wait(min(POLL_SECONDS, self.every_seconds)):
-            jobs = sweep_progress(self.root)
+            jobs = sweep_progress(self.root, self._finished)
             self._report_changes(jobs)
             if time.monotonic() >= next_picture:
                 self._show_picture(jobs)
