@@ -32,6 +32,7 @@ class SweepConfig(Hyperparameters):
     gpus: Any = GPU_CHOICE_AUTO  # auto, a list of GPU ids, or [] for the CPU
     jobs_per_gpu: int = 1  # jobs that may share one GPU at a time
     gpu_lock_dir: str | None = None  # lock files of the GPU slots; null: the system's temp dir
+    progress_every_s: float = 30  # live progress when stdout is no terminal; 0: off
     extra_env: dict[str, Any] = field(default_factory=dict)  # more variables for the script
     inputs: RunInputs = field(default_factory=RunInputs)
     # The config groups' nodes.
@@ -39,6 +40,7 @@ class SweepConfig(Hyperparameters):
     task: Any = None
     method: Any = None
     data: Any = None
+    tracker: Any = None
 
 
 def top_level_keys() -> tuple[str, ...]:

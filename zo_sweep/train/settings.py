@@ -125,6 +125,18 @@ class RunInputs:
     )
     mode: str = setting("ft", "MODE", "ft (all parameters) or lora", choices=("ft", "lora"))
     output_dir: str = setting("", "OUTPUT_DIR", "where metrics.jsonl and result.json go")
+    tracker: str | None = setting(
+        None, "TRACKER", "experiment tracker to log to live: none, tensorboard or mlflow"
+    )
+    tracker_dir: str | None = setting(
+        None, "TRACKER_DIR", "where the tracker's files go (mlflow: its sqlite store's folder)"
+    )
+    tracker_group: str | None = setting(
+        None, "TRACKER_GROUP", "the tracker's group of runs (default: the method)"
+    )
+    tracker_run_name: str | None = setting(
+        None, "TRACKER_RUN_NAME", "the run's name in the tracker (default: the output folder's)"
+    )
 
 
 @dataclass
@@ -188,6 +200,9 @@ def check(settings: TrainSettings, label: dict[str, str] | None = None) -> None:
     if settings.bs % settings.grad_accum:
         bs, accum = label.get("bs", "bs"), label.get("grad_accum", "grad_accum")
         raise ConfigError(f"{bs}={settings.bs} is not divisible by {accum}={settings.grad_accum}")
+    from zo_sweep.train.trackers import check_tracker
+
+    check_tracker(settings.tracker)
     if settings.lora and not settings.targets:
         targets = label.get("lora_targets", "lora_targets")
         raise ConfigError(f"{targets} is empty: name the modules that get adapters")
