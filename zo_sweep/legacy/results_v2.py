@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from zo_sweep.data.tasks import primary_metric
 from zo_sweep.legacy import old_logs
 from zo_sweep.legacy.study import StudyError, read_study
 
@@ -49,7 +50,7 @@ def run_rows(folder: Path, files: list[str]) -> tuple[list[dict[str, Any]], list
             **_single_values(study.hparams),
             **settings,
         }
-        rows.append({**row, **old_logs.log_fields(out, err, old_logs.primary_metric(study.task))})
+        rows.append({**row, **old_logs.log_fields(out, err, primary_metric(study.task))})
     return rows, skipped
 
 

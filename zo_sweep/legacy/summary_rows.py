@@ -25,6 +25,7 @@ from typing import Any
 from tqdm import tqdm
 
 from zo_sweep import records
+from zo_sweep.data.tasks import primary_metric
 from zo_sweep.legacy import old_logs, results_v2
 from zo_sweep.summary.load import SummaryWarning
 
@@ -128,7 +129,7 @@ def run_row(folder: Path, stem: str, method: str, settings: dict[str, Any]) -> d
         "path": str(_log_path(folder, stem)),
         **settings,
     }
-    return {**row, **old_logs.log_fields(out, err, old_logs.primary_metric(task))}
+    return {**row, **old_logs.log_fields(out, err, primary_metric(task))}
 
 
 def _log_path(folder: Path, stem: str) -> Path:

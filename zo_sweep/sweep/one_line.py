@@ -25,7 +25,9 @@ def one_line_message(err: BaseException) -> str | None:
     """The one-line message for a user's mistake, or None for anything else (a real bug)."""
     if isinstance(err, MissingConfigException) and err.missing_cfg_file and err.options:
         group, _, option = err.missing_cfg_file.rpartition("/")
-        return f"unknown {group} '{option}' (known: {', '.join(err.options)})"
+        # A leading underscore marks a part other options include, not an option itself.
+        known = [name for name in err.options if not name.startswith("_")]
+        return f"unknown {group} '{option}' (known: {', '.join(known)})"
     if isinstance(err, OverrideParseException):
         return f"cannot read the override '{err.override}': {_first_line(err.message)}"
     if isinstance(err, ConfigCompositionException):
