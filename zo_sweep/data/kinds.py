@@ -17,9 +17,11 @@ import zo_sweep
 DERIVED_KEYS = ("synthetic_task", "eval_root")
 
 
-def sibling_folder(root: str, name: str) -> str:
-    """`${sibling:${data.root},original}`: the folder called `name` beside `root`."""
-    return str(Path(root).expanduser().parent / name)
+def sibling_folder(root: str, name: str) -> str | None:
+    """`${sibling:${data.root},original}`: the folder called `name` beside `root`, where there
+    is one (null otherwise: a dataset laid out otherwise keeps to its own folder)."""
+    folder = Path(root).expanduser().parent / name
+    return str(folder) if folder.is_dir() else None
 
 
 def derived_folders(kind: str, task_dir: Path) -> dict[str, str]:
