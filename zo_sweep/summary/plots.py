@@ -34,7 +34,7 @@ def write_plots(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     rows = views.usable(frame)
-    cells = list(rows.groupby(schema.CELL, sort=True))
+    cells = list(rows.groupby(schema.CELL, sort=True, dropna=False))
     for cell, jobs in tqdm(cells, desc="learning curves", unit="plot", disable=len(cells) < 10):
         path = out_dir / _file_name("curves", cell)
         if plot_learning_curves(jobs, path, title=" / ".join(map(str, cell))):

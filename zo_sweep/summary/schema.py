@@ -26,8 +26,9 @@ USABLE_STATUSES = (records.OK, LEGACY)
 # one, and dry runs that were never meant to train.
 NOT_FAILURES = (records.OK, LEGACY, records.SKIPPED, records.DRY_RUN)
 
-# What identifies one experiment cell, and the hyperparameters swept inside it.
-CELL = ["model", "task", "method", "data"]
+# What identifies one experiment cell, and the hyperparameters swept inside it. `data_id` names
+# the dataset (e.g. synthetic/prompt_engineering/copa_mezo_v1): two datasets are two cells.
+CELL = ["model", "task", "method", "data", "data_id"]
 HPARAMS = ["lr", "bs", "steps", "eps", "rank", "alpha", "num_train"]
 
 TEXT_COLUMNS = [
@@ -36,6 +37,8 @@ TEXT_COLUMNS = [
     "task",
     "method",
     "data",
+    "data_id",
+    "eval_split",
     "status",
     "metric",
     "error",
@@ -71,6 +74,7 @@ RESULT_COLUMNS = [
     "best_step",
     "final_dev",
     "test_at_best",
+    "eval_split",
     "steps_done",
     "wall_seconds",
     "peak_memory_mb",

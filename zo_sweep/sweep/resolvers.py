@@ -6,7 +6,13 @@ task function) registers them the same way, so a config resolves alike everywher
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from omegaconf import OmegaConf
+
+# Overrides that choose the dataset a job reads; they name the job through its data identity.
+DATA_LOCATION_KEYS = {"data.root", "data.synthetic_root", "data.tag"}
 
 
 def example_data(kind: str) -> str:
@@ -16,16 +22,47 @@ def example_data(kind: str) -> str:
     return str(example_data_root(kind))
 
 
-def job_leaf(override_dirname: str, job_num: int | str) -> str:
-    """`${job_leaf:${hydra.job.override_dirname},${hydra.job.num}}`: the last folder of a job.
+def example_eval_root(root: str) -> str | None:
+    """`${example_eval_root:${data.root}}`: the example original data when root is the example
+    synthetic data, else null (a user's synthetic data is never tested on the example data)."""
+    from zo_sweep.data.layout import example_data_root
+
+    if Path(str(root)).expanduser().resolve() == example_data_root("synthetic").resolve():
+        return str(example_data_root("original"))
+    return None
+
+
+def data_id(root: str, tag: str | None = None, synthetic_root: str | None = None) -> str:
+    """`${data_id:${data.root},${data.tag}}`: which dataset a job uses (see zo_sweep.data.identity)."""
+    from zo_sweep.data.identity import data_identity
+
+    return data_identity(root, tag, synthetic_root)
+
+
+def job_leaf(
+    override_dirname: str,
+    job_num: int | str,
+    data_identity: str | None = None,
+    overrides: Sequence[str] = (),
+) -> str:
+    """`${job_leaf:${hydra.job.override_dirname},${hydra.job.num},${data.id},${hydra.overrides.task}}`:
+    the last folder of a job.
 
     The varied keys, with path separators (from values such as a folder) made harmless so
     the job stays one folder deep; `job<num>` when no key varies, so jobs never share a folder.
+    Data roots are left out of the varied keys (they are long paths); when one is set on the
+    command line, the job's data identity leads the name instead (`data=synthetic%2Fmezo,lr=...`).
     """
-    leaf = str(override_dirname).replace("/", "%2F")
+    items = [str(override_dirname)] if override_dirname else []
+    keys = {str(item).split("=", 1)[0].lstrip("+~") for item in overrides}
+    if data_identity and keys & DATA_LOCATION_KEYS:
+        items.insert(0, f"data={data_identity}")
+    leaf = ",".join(items).replace("/", "%2F")
     return leaf or f"job{job_num}"
 
 
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("example_data", example_data, replace=True)
     OmegaConf.register_new_resolver("job_leaf", job_leaf, replace=True)
+    OmegaConf.register_new_resolver("data_id", data_id, replace=True)
+    OmegaConf.register_new_resolver("example_eval_root", example_eval_root, replace=True)
