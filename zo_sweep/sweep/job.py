@@ -106,8 +106,14 @@ def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
         script=script,
         env=job_environment(cfg, job_dir),
         cwd=cwd or Path.cwd(),
-        args=tuple(env_value(arg) for arg in args),
+        args=tuple(script_argument(arg) for arg in args),
     )
+
+
+def script_argument(value: Any) -> str:
+    """One word of `method.args`. The command line reads `False` as a boolean; a Python script
+    (HfArgumentParser, argparse with a bool parser) expects it back as written."""
+    return str(value) if isinstance(value, bool) else env_value(value)
 
 
 def script_cwd(cfg: DictConfig) -> Path | None:
