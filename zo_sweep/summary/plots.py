@@ -36,6 +36,7 @@ def write_plots(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     rows = views.usable(frame)
     cells = list(rows.groupby(schema.CELL, sort=True, dropna=False))
     for cell, jobs in tqdm(cells, desc="learning curves", unit="plot", disable=len(cells) < 10):
+        cell = tuple(part for part in cell if pd.notna(part))  # e.g. no data_id in old results
         path = out_dir / _file_name("curves", cell)
         if plot_learning_curves(jobs, path, title=" / ".join(map(str, cell))):
             written.append(path)
