@@ -87,6 +87,8 @@ def test_import_results_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     results = old_results(tmp_path)
     assert main(["import-results", str(results), "--out", str(tmp_path / "old.csv")]) == 0
     lines = (tmp_path / "old.csv").read_text().splitlines()
-    assert len(lines) == 5 and lines[0].startswith("purpose,timestamp,model,task,method,data,data_id,lr")
+    assert len(lines) == 5 and lines[0].startswith(
+        "purpose,timestamp,model,task,method,data,data_id,lr"
+    )
     assert "4 old runs:" in capsys.readouterr().err
     assert main(["import-results", str(tmp_path / "nowhere")]) == 2
