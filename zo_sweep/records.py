@@ -183,13 +183,18 @@ def error_line(lines: Iterable[str]) -> str:
     return meaningful[-1] if meaningful else ""
 
 
-def _literal_dict(text: str) -> dict[str, Any] | None:
+def literal_metrics(text: str) -> str:
+    """A printed metrics dict as Python literals: numpy and torch wrappers dropped, nan and
+    inf as None."""
     previous = None
     while previous != text:  # unwrap nested wrappers: tensor(np.float64(0.5))
         previous, text = text, NUMBER_WRAPPER.sub(r"\1", text)
-    text = NON_FINITE.sub("None", text)
+    return NON_FINITE.sub("None", text)
+
+
+def _literal_dict(text: str) -> dict[str, Any] | None:
     try:
-        value = ast.literal_eval(text)
+        value = ast.literal_eval(literal_metrics(text))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

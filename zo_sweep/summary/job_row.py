@@ -29,6 +29,7 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Where each row field lives in the composed job config (dotted path).
 CONFIG_FIELDS = {
     "purpose": "purpose",
+    "description": "description",
     "model": "model.name",
     "task": "task.name",
     "method": "method.name",

@@ -33,6 +33,7 @@ HPARAMS = ["lr", "bs", "steps", "eps", "rank", "alpha", "num_train"]
 
 TEXT_COLUMNS = [
     "purpose",
+    "description",
     "model",
     "task",
     "method",
@@ -84,7 +85,7 @@ RESULT_COLUMNS = [
 COLUMNS = [
     "purpose",
     "timestamp",
-    *CELL,
+    *CELL,  # data_id: the data kind, or a named dataset (copa_mezo_v1, rejection_sampling)
     *HPARAMS[:4],
     "seed",
     *HPARAMS[4:],
@@ -93,6 +94,7 @@ COLUMNS = [
     "error",
     "skipped_from",
     "config_hash",
+    "description",
     "path",
 ]
 
@@ -112,6 +114,8 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in TIME_COLUMNS:
         frame[column] = _to_datetime(frame[column])
+    # A row that names no dataset of its own used its data kind's.
+    frame["data_id"] = frame["data_id"].where(frame["data_id"].notna(), frame["data"])
     for column in TEXT_COLUMNS:
         values = frame[column]
         frame[column] = values.where(values.isna(), values.astype(str))

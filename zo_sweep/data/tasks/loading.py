@@ -36,6 +36,14 @@ def normalized_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def task_spellings(raw: Mapping[str, Any], stem: str) -> set[str]:
+    """Every name a task answers to, normalized: its file name, its folder and its `aliases`
+    (other folder names such as `BOOLQ`, old folder or script names such as `arccloz`)."""
+    aliases = raw.get("aliases") or []
+    names = [stem, str(raw.get("folder", "")), *(aliases if isinstance(aliases, list) else [])]
+    return {normalized_name(str(name)) for name in names if str(name)}
+
+
 def known_task_names() -> list[str]:
     return sorted(path.stem for path in TASK_CONF_DIR.glob("*.yaml"))
 
@@ -46,8 +54,7 @@ def load_task_spec(name: str) -> TaskSpec:
     wanted = normalized_name(name)
     for path in sorted(TASK_CONF_DIR.glob("*.yaml")):
         raw = _read_yaml(path)
-        spellings = [path.stem, str(raw.get("folder", "")), *map(str, raw.get("aliases") or ())]
-        if wanted in {normalized_name(spelling) for spelling in spellings}:
+        if wanted in task_spellings(raw, path.stem):
             return task_spec_from_mapping(raw, f"conf/task/{path.name}")
     raise DataError(f"unknown task '{name}' (known: {', '.join(known_task_names())})")
 
