@@ -39,30 +39,35 @@ def data_id(root: str, tag: str | None = None, synthetic_root: str | None = None
     return data_identity(root, tag, synthetic_root)
 
 
-def job_leaf(
-    override_dirname: str,
-    job_num: int | str,
-    data_identity: str | None = None,
-    overrides: Sequence[str] = (),
+def data_led_dirname(
+    override_dirname: str, data_identity: str | None = None, overrides: Sequence[str] = ()
 ) -> str:
-    """`${job_leaf:${hydra.job.override_dirname},${hydra.job.num},${data.id},${hydra.overrides.task}}`:
-    the last folder of a job.
+    """`${data_led_dirname:${hydra.job.override_dirname},${data.id},${hydra.overrides.task}}`:
+    the varied keys, led by `data=<data identity>` when the command line chooses the data.
 
-    The varied keys, with path separators (from values such as a folder) made harmless so
-    the job stays one folder deep; `job<num>` when no key varies, so jobs never share a folder.
-    Data roots are left out of the varied keys (they are long paths); when one is set on the
-    command line, the job's data identity leads the name instead (`data=synthetic%2Fmezo,lr=...`).
+    Data roots are left out of the varied keys (they are long paths); the job's data identity
+    names the dataset instead (`data=synthetic/mezo,lr=1e-06`, written `%2F` in the folder).
     """
-    items = [str(override_dirname)] if override_dirname else []
     keys = {str(item).split("=", 1)[0].lstrip("+~") for item in overrides}
-    if data_identity and keys & DATA_LOCATION_KEYS:
-        items.insert(0, f"data={data_identity}")
-    leaf = ",".join(items).replace("/", "%2F")
-    return leaf or f"job{job_num}"
+    if not (data_identity and keys & DATA_LOCATION_KEYS):
+        return str(override_dirname)
+    return ",".join(filter(None, [f"data={data_identity}", str(override_dirname)]))
+
+
+def job_subdir(sweep_dir: str, cell: str, override_dirname: str, job_num: int | str) -> str:
+    """`${job_subdir:<sweep dir>,<model>/<task>_<method>_<data>,<varied keys>,<job num>}`.
+
+    A sweep job's folder under the sweep's: the cell, then the varied keys with path
+    separators made harmless, claimed so that no two jobs ever share one (see folders).
+    """
+    from zo_sweep.sweep.folders import claim_job_subdir
+
+    return claim_job_subdir(str(sweep_dir), str(cell), str(override_dirname), str(job_num))
 
 
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("example_data", example_data, replace=True)
-    OmegaConf.register_new_resolver("job_leaf", job_leaf, replace=True)
+    OmegaConf.register_new_resolver("job_subdir", job_subdir, replace=True)
+    OmegaConf.register_new_resolver("data_led_dirname", data_led_dirname, replace=True)
     OmegaConf.register_new_resolver("data_id", data_id, replace=True)
     OmegaConf.register_new_resolver("example_eval_root", example_eval_root, replace=True)
