@@ -18,6 +18,7 @@ from typing import Any
 
 RESULT_FILE = "result.json"
 METRICS_FILE = "metrics.jsonl"
+PREDICTIONS_FILE = "predictions.jsonl"
 COMMAND_FILE = "command.sh"
 STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
@@ -88,6 +89,37 @@ def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def write_predictions(job_dir: str | Path, lines: Iterable[dict[str, Any]]) -> None:
+    """Write predictions.jsonl (one line per test example: id, prediction, gold) atomically."""
+    path = Path(job_dir) / PREDICTIONS_FILE
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            for line in lines:
+                handle.write(json.dumps(_json_safe(line)) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_predictions(job_dir: str | Path) -> dict[str, bool] | None:
+    """Whether each test example (by id) was predicted right; None without a readable file."""
+    path = Path(job_dir) / PREDICTIONS_FILE
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    correct = {}
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            correct[str(record["id"])] = record["prediction"] == record["gold"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            return None  # a file that is not whole cannot be paired example by example
+    return correct or None
 
 
 def read_tail(path: str | Path, max_bytes: int) -> str | None:

@@ -10,7 +10,7 @@ default) come from the synthetic train file; dev and test always come from the o
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -141,8 +141,9 @@ def _test(task_dir: Path, spec: TaskSpec, num_eval: int) -> list[Example]:
             f"(looked for {expected_names('test', spec)} and {expected_names('validation', spec)})"
         )
     pool = read_examples(path, spec)
+    split = "test" if path == split_file(task_dir, "test", spec) else "validation"
     return [
-        pool[i]
+        replace(pool[i], id=f"{split}:{i}")
         for i in _permutation(len(pool), TEST_SEED)[: _clip(num_eval, len(pool), path, "test")]
     ]
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from zo_sweep import records
+from zo_sweep.summary import identity
 
 # Statuses the summary adds to the job runner's (records.STATUSES).
 RUNNING = "running"  # no result.json yet, and the job wrote something recently
@@ -41,6 +42,8 @@ TEXT_COLUMNS = [
     "error",
     "skipped_from",
     "config_hash",
+    "config_id",
+    "cell_id",
     "path",
 ]
 NUMBER_COLUMNS = [
@@ -89,8 +92,12 @@ COLUMNS = [
     "error",
     "skipped_from",
     "config_hash",
+    "config_id",
+    "cell_id",
     "path",
 ]
+# Not shown in any table: each row's training settings (see identity.py), a dict.
+SETTINGS = "settings"
 
 TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
 
@@ -111,7 +118,21 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     for column in TEXT_COLUMNS:
         values = frame[column]
         frame[column] = values.where(values.isna(), values.astype(str))
-    return frame.reset_index(drop=True)
+    return _with_identity(frame).reset_index(drop=True)
+
+
+def _with_identity(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every row gets its settings (from its config, else its columns) and their hashes."""
+    if SETTINGS not in frame.columns:
+        frame[SETTINGS] = None
+    settings = [
+        value if isinstance(value, dict) else identity.settings_from_columns(row)
+        for value, row in zip(frame[SETTINGS], frame.to_dict("records"), strict=True)
+    ]
+    frame[SETTINGS] = pd.Series(settings, index=frame.index, dtype="object")
+    frame["config_id"] = [identity.config_id(s) for s in settings]
+    frame["cell_id"] = [identity.cell_id(s) for s in settings]
+    return frame
 
 
 def _to_datetime(values: pd.Series) -> pd.Series:

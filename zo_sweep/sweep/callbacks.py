@@ -19,6 +19,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from zo_sweep.summary.verdict import sweep_verdict
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.validation import ConfigError, validate_job_config
 
@@ -81,6 +82,8 @@ class SweepTally(Callback):
         OUTCOME.output_dir = root
         OUTCOME.failing_jobs = sweep_status.failing_count(counts)
         print(sweep_status.format_tally(counts, root), flush=True)
+        if verdict := sweep_verdict(root):
+            print(verdict, flush=True)
 
 
 def expand_grid(config: DictConfig) -> list[list[str]]:

@@ -25,7 +25,7 @@ TASK_CONF_DIR = zo_sweep.CONF_DIR / "task"
 
 _SPEC_KEYS = {
     "name", "folder", "num_dev", "template", "candidate", "choices", "label", "fields",
-    "field_values", "file_prefix", "metrics", "train_objective", "hub", "description",
+    "field_values", "file_prefix", "metrics", "train_objective", "hub", "description", "display",
 }  # fmt: skip
 
 
