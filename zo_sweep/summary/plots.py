@@ -31,6 +31,7 @@ DPI = 150
 PANEL_SIZE = (4.2, 3.4)  # inches per method panel
 # Distinct markers keep lines that lie on top of each other visible.
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+LINE_STYLES = ["-", "--", ":", "-."]
 FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
 
@@ -92,6 +93,7 @@ def plot_dev_vs_lr(configs: pd.DataFrame, variants: list[str], path: Path, *, ti
     figure, axis = plt.subplots(figsize=(6.4, 4.4))
     lines = configs.groupby(["method", "data", *_cell_columns(configs, variants)], sort=False)
     ordered = sorted(lines, key=lambda item: (_method_rank(item[0][0]), _data_rank(item[0][1])))
+    methods = _ordered(configs["method"].unique(), METHOD_ORDER)
     for number, (_, line) in enumerate(ordered):
         line = line.sort_values("lr")
         first = line.iloc[0]
@@ -99,6 +101,9 @@ def plot_dev_vs_lr(configs: pd.DataFrame, variants: list[str], path: Path, *, ti
             line["lr"],
             line["dev_mean"],
             yerr=line["dev_std"].fillna(0),
+            # A colour per method, a line style per data kind, a marker per line.
+            color=f"C{methods.index(first['method'])}",
+            linestyle=LINE_STYLES[_data_rank(first["data"]) % len(LINE_STYLES)],
             marker=MARKERS[number % len(MARKERS)],
             markersize=7,
             markerfacecolor="none",

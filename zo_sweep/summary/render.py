@@ -29,7 +29,8 @@ def as_terminal(frame: pd.DataFrame, percent: bool = False) -> str:
         headers="keys",
         tablefmt="simple",
         showindex=False,
-        disable_numparse=False,
+        # Rich cells are text already: "+0.100" must not become 0.1.
+        disable_numparse=[i for i, column in enumerate(frame.columns) if _is_rich(frame[column])],
     )
     return table + "".join(f"\n{note}" for note in _notes(frame))
 

@@ -27,6 +27,9 @@ USABLE_STATUSES = (records.OK, LEGACY)
 # one, and dry runs that were never meant to train.
 NOT_FAILURES = (records.OK, LEGACY, records.SKIPPED, records.DRY_RUN)
 
+# Each row's training settings (see identity.py), a dict; no table shows it whole.
+SETTINGS = "settings"
+
 # What identifies one experiment cell, and the hyperparameters swept inside it.
 CELL = ["model", "task", "method", "data"]
 HPARAMS = ["lr", "bs", "steps", "eps", "rank", "alpha", "num_train"]
@@ -95,9 +98,8 @@ COLUMNS = [
     "config_id",
     "cell_id",
     "path",
+    SETTINGS,
 ]
-# Not shown in any table: each row's training settings (see identity.py), a dict.
-SETTINGS = "settings"
 
 TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
 
@@ -123,8 +125,6 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 def _with_identity(frame: pd.DataFrame) -> pd.DataFrame:
     """Every row gets its settings (from its config, else its columns) and their hashes."""
-    if SETTINGS not in frame.columns:
-        frame[SETTINGS] = None
     settings = [
         value if isinstance(value, dict) else identity.settings_from_columns(row)
         for value, row in zip(frame[SETTINGS], frame.to_dict("records"), strict=True)
