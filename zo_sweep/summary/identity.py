@@ -117,8 +117,8 @@ def _excluded(key: str) -> bool:
 def _flatten(node: Mapping[str, Any], prefix: str = ""):
     for key, value in node.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            yield from _flatten(value, name + ".")
+        if isinstance(value, Mapping):
+            yield from _flatten(value, name + ".")  # an empty mapping sets nothing
         else:
             yield name, _normal(value)
 
@@ -134,8 +134,6 @@ def _normal(value: Any) -> Any:
             return float(value)
         except ValueError:
             return value
-    if isinstance(value, Mapping):
-        return {}  # an empty mapping (e.g. extra_env: {})
     if isinstance(value, list):
         return [_normal(item) for item in value]
     return str(value)

@@ -65,10 +65,14 @@ def next_lr(grid: list[float], best: float) -> float | None:
     if len(grid) < 2:
         return None
     if best == grid[-1]:
-        return best * grid[-1] / grid[-2]
+        return _round(best * grid[-1] / grid[-2])
     if best == grid[0]:
-        return best * grid[0] / grid[1]
+        return _round(best * grid[0] / grid[1])
     return None
+
+
+def _round(lr: float) -> float:
+    return float(f"{lr:.3g}")
 
 
 def _best_text(winners: pd.DataFrame, cell_id: str) -> str:
@@ -88,5 +92,7 @@ def _number(value: float) -> str:
 
 def _cell_name(job: pd.Series, variants: list[str]) -> str:
     parts = [str(job[column]) for column in schema.CELL]
-    parts += [f"{key}={identity.setting_text(job['settings'], key)}" for key in variants]
+    for key in variants:
+        value = identity.setting_text(job["settings"], key)
+        parts += [f"{key}={value}"] if value else []
     return " ".join(parts)
