@@ -83,15 +83,13 @@ def varying_keys(frame: pd.DataFrame, groups: list[str], shown: Iterable[str] = 
     """
     if frame.empty or "settings" not in frame:
         return []
-    hidden = set(shown)
+    settings = [s if isinstance(s, dict) else {} for s in frame["settings"]]
+    table = pd.DataFrame.from_records(settings, index=frame.index)
+    table = table[[key for key in table.columns if key not in set(shown)]]
     found: set[str] = set()
-    for _, rows in frame.groupby(groups, dropna=False, sort=False):
-        all_settings = [s for s in rows["settings"] if isinstance(s, dict)]
-        keys = set().union(*all_settings) if all_settings else set()
-        for key in keys - hidden - found:
-            values = {json.dumps(s.get(key, "<unset>"), default=str) for s in all_settings}
-            if len(values) > 1:
-                found.add(key)
+    for rows in frame.groupby(groups, dropna=False, sort=False).indices.values():
+        distinct = table.iloc[rows].nunique(dropna=False)  # unset (NaN) counts as a value
+        found.update(distinct.index[distinct > 1])
     return sorted(found)
 
 
@@ -105,7 +103,7 @@ def setting_text(settings: Any, key: str) -> str:
     value = settings.get(key) if isinstance(settings, dict) else None
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, (list, dict)):
+    if isinstance(value, (tuple, list, dict)):
         return json.dumps(value)
     return "" if value is None else str(value)
 
@@ -134,6 +132,6 @@ def _normal(value: Any) -> Any:
             return float(value)
         except ValueError:
             return value
-    if isinstance(value, list):
-        return [_normal(item) for item in value]
+    if isinstance(value, (list, tuple)):
+        return tuple(_normal(item) for item in value)  # hashable, for counting distinct values
     return str(value)

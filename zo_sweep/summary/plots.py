@@ -91,7 +91,8 @@ def plot_learning_curves(
 def plot_dev_vs_lr(configs: pd.DataFrame, variants: list[str], path: Path, *, title: str) -> None:
     """Mean best dev metric against lr, one line per method x data (x cell), std error bars."""
     figure, axis = plt.subplots(figsize=(6.4, 4.4))
-    lines = configs.groupby(["method", "data", *_cell_columns(configs, variants)], sort=False)
+    # With settings that vary within a method x data, each cell is a line of its own.
+    lines = configs.groupby(["method", "data", *(["cell_id"] if variants else [])], sort=False)
     ordered = sorted(lines, key=lambda item: (_method_rank(item[0][0]), _data_rank(item[0][1])))
     methods = _ordered(configs["method"].unique(), METHOD_ORDER)
     for number, (_, line) in enumerate(ordered):
@@ -119,7 +120,9 @@ def plot_dev_vs_lr(configs: pd.DataFrame, variants: list[str], path: Path, *, ti
     _save(figure, path)
 
 
-def _draw_seeds(axis, seeds: list[pd.DataFrame], config: pd.Series, variants, number: int) -> None:
+def _draw_seeds(
+    axis: plt.Axes, seeds: list[pd.DataFrame], config: pd.Series, variants: list[str], number: int
+) -> None:
     color = f"C{number}"
     label = f"{_line_label(config, variants)} (lr {config['lr']:g})"
     for index, curve in enumerate(seeds):
@@ -134,7 +137,7 @@ def _draw_seeds(axis, seeds: list[pd.DataFrame], config: pd.Series, variants, nu
         )
 
 
-def _zero_shot_line(axis, panel: pd.DataFrame) -> None:
+def _zero_shot_line(axis: plt.Axes, panel: pd.DataFrame) -> None:
     levels = sorted({round(value, 6) for value in panel["zero_shot_dev"].dropna()})
     for index, level in enumerate(levels):
         label = "zero-shot" if index == 0 else None
@@ -161,10 +164,6 @@ def _line_label(config: pd.Series, variants: list[str]) -> str:
     for key in variants:
         parts.append(f"{key}={identity.setting_text(config['settings'], key)}")
     return ", ".join(parts)
-
-
-def _cell_columns(configs: pd.DataFrame, variants: list[str]) -> list[str]:
-    return ["cell_id"] if variants else []
 
 
 def _metric_name(rows: pd.DataFrame) -> str:

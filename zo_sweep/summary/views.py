@@ -163,11 +163,13 @@ VIEWS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
 def _finished(frame: pd.DataFrame) -> pd.DataFrame:
     """Finished rows (a skipped one stands for its source when that is not loaded), oldest first."""
     skipped = frame["status"] == records.SKIPPED
-    loaded = {os.path.realpath(path) for path in frame["path"].dropna()}
-    source_loaded = frame["skipped_from"].map(
-        lambda source: isinstance(source, str) and os.path.realpath(source) in loaded
-    )
-    stands_alone = skipped & ~source_loaded.astype(bool)
+    stands_alone = skipped
+    if skipped.any():  # resolving every path is slow on a large archive: only when needed
+        loaded = {os.path.realpath(path) for path in frame["path"].dropna()}
+        source_loaded = frame["skipped_from"].map(
+            lambda source: isinstance(source, str) and os.path.realpath(source) in loaded
+        )
+        stands_alone = skipped & ~source_loaded.astype(bool)
     rows = frame[(frame["status"].isin(schema.USABLE_STATUSES) | stands_alone)]
     rows = rows[rows["best_dev"].notna()]
     return rows.sort_values("timestamp", na_position="first", kind="stable")
