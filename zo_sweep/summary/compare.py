@@ -44,7 +44,13 @@ def compare_table(
 
 def _row_cells(configs: pd.DataFrame, resamples: int) -> dict[str, object]:
     cells: dict[str, object] = {}
-    measures = {where: _measure(config) for where, config in configs.iterrows()}
+    measures = {
+        where: _measure(config)
+        for where, config in configs.iterrows()
+        if pd.notna(config["test_mean"])  # a script that reports no test metric
+    }
+    if not measures:
+        return cells
     top = max(measure.mean for measure in measures.values())
     for (method, kind), measure in measures.items():
         cells[f"{method} {kind}"] = Measure(**{**measure.__dict__, "best": measure.mean == top})
