@@ -72,9 +72,14 @@ def test_learning_curves_have_a_panel_per_method_and_a_line_per_data_kind_and_se
         named = [
             line.get_label() for line in axis.get_lines() if not line.get_label().startswith("_")
         ]
-        assert named == ["original (lr 1e-06)", "synthetic (lr 1e-06)", "zero-shot"]
-        assert len(axis.get_lines()) == 5  # two seeds of two data kinds, and zero-shot
-        assert axis.get_lines()[-1].get_linestyle() == "--"
+        assert named == [
+            "original (lr 1e-06)",
+            "synthetic (lr 1e-06)",
+            "zero-shot (mean over seeds)",
+        ]
+        lines = axis.get_lines()
+        assert len(lines) == 6  # two seeds of two data kinds, and a zero-shot line for each kind
+        assert [line.get_linestyle() for line in lines[-2:]] == ["--", "--"]
         assert all(float(tick).is_integer() for tick in axis.get_xticks())
     assert axes[0].get_shared_y_axes().joined(axes[0], axes[1])
 

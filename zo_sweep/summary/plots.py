@@ -28,7 +28,8 @@ from zo_sweep.summary.compare import DATA_ORDER, METHOD_ORDER  # noqa: E402
 from zo_sweep.summary.names import display_name  # noqa: E402
 
 DPI = 150
-PANEL_SIZE = (4.2, 3.4)  # inches per method panel
+PANEL_SIZE = (4.2, 3.6)  # inches per method panel
+MIN_FIGURE_WIDTH = 6.0  # room for the title when there is one panel
 # Distinct markers keep lines that lie on top of each other visible.
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 LINE_STYLES = ["-", "--", ":", "-."]
@@ -68,7 +69,11 @@ def plot_learning_curves(
     methods = _ordered(cells["method"].unique(), METHOD_ORDER)
     width, height = PANEL_SIZE
     figure, axes = plt.subplots(
-        1, len(methods), figsize=(width * len(methods), height), sharey=True, squeeze=False
+        1,
+        len(methods),
+        figsize=(max(width * len(methods), MIN_FIGURE_WIDTH), height),
+        sharey=True,
+        squeeze=False,
     )
     metric = _metric_name(cells)
     for axis, method in zip(axes[0], methods, strict=True):
@@ -76,14 +81,15 @@ def plot_learning_curves(
         panel = panel.sort_values("data", key=lambda kinds: kinds.map(_data_rank), kind="stable")
         for number, (_, config) in enumerate(panel.iterrows()):
             _draw_seeds(axis, curves[config["cell_id"]], config, variants, number)
-        _zero_shot_line(axis, panel)
+        for number, level in enumerate(panel["zero_shot_dev"]):
+            _zero_shot_line(axis, level, number, first=number == 0)
         axis.set_title(display_name("method", method))
         axis.set_xlabel("step")
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize="small")
     axes[0][0].set_ylabel(f"dev {metric}")
-    figure.suptitle(f"{title}: dev {metric} during training, at the best lr")
+    figure.suptitle(f"{title}\ndev {metric} during training, at the best lr")
     _save(figure, path)
     return True
 
@@ -116,7 +122,7 @@ def plot_dev_vs_lr(configs: pd.DataFrame, variants: list[str], path: Path, *, ti
     axis.set(xlabel="learning rate", ylabel=f"best dev {_metric_name(configs)}")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize="small")
-    figure.suptitle(f"{title}: best dev against lr (mean ± std over seeds)")
+    figure.suptitle(f"{title}\nbest dev against lr (mean ± std over seeds)")
     _save(figure, path)
 
 
@@ -137,11 +143,12 @@ def _draw_seeds(
         )
 
 
-def _zero_shot_line(axis: plt.Axes, panel: pd.DataFrame) -> None:
-    levels = sorted({round(value, 6) for value in panel["zero_shot_dev"].dropna()})
-    for index, level in enumerate(levels):
-        label = "zero-shot" if index == 0 else None
-        axis.axhline(level, color="0.4", linestyle="--", linewidth=1, label=label)
+def _zero_shot_line(axis: plt.Axes, level: float, number: int, *, first: bool) -> None:
+    """Dashed, in the colour of its line: data kinds may have dev sets of their own."""
+    if pd.isna(level):
+        return
+    label = "zero-shot (mean over seeds)" if first else None
+    axis.axhline(level, color=f"C{number}", linestyle="--", linewidth=1, alpha=0.7, label=label)
 
 
 def _dev_curves(config: pd.Series) -> list[pd.DataFrame]:
