@@ -56,6 +56,18 @@ def test_synthetic_minus_original_has_a_paired_bootstrap_interval(tmp_path: Path
     assert views.compare(frame).loc[0, "zo synthetic-original"] == delta
 
 
+def test_runs_tested_on_different_examples_get_no_interval(tmp_path: Path) -> None:
+    paired_sweep(tmp_path, gain=0.3)
+    synthetic = next(tmp_path.rglob("*zo_synthetic*/*/predictions.jsonl")).parent
+    flipped = [
+        {"id": key, "prediction": prediction, "gold": 1 - gold}
+        for key, (prediction, gold) in records.read_predictions(synthetic).items()
+    ]
+    records.write_predictions(synthetic, flipped)
+    delta = views.compare(load(tmp_path)).loc[0, "zo synthetic-original"]
+    assert delta.low is None and delta.high is None
+
+
 def test_bootstrap_interval_covers_zero_for_identical_runs_and_is_seeded() -> None:
     correct = np.random.default_rng(0).random(300) < 0.5
     value, low, high = bootstrap.paired_interval(correct, correct)

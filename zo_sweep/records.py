@@ -105,8 +105,8 @@ def write_predictions(job_dir: str | Path, lines: Iterable[dict[str, Any]]) -> N
         raise
 
 
-def read_predictions(job_dir: str | Path) -> dict[str, bool] | None:
-    """Whether each test example (by id) was predicted right; None without a readable file."""
+def read_predictions(job_dir: str | Path) -> dict[str, tuple[Any, Any]] | None:
+    """(prediction, gold) of each test example by id; None without a readable file."""
     path = Path(job_dir) / PREDICTIONS_FILE
     try:
         text = path.read_text()
@@ -116,7 +116,7 @@ def read_predictions(job_dir: str | Path) -> dict[str, bool] | None:
     for line in text.splitlines():
         try:
             record = json.loads(line)
-            correct[str(record["id"])] = record["prediction"] == record["gold"]
+            correct[str(record["id"])] = (record["prediction"], record["gold"])
         except (json.JSONDecodeError, KeyError, TypeError):
             return None  # a file that is not whole cannot be paired example by example
     return correct or None

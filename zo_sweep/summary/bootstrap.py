@@ -8,6 +8,7 @@ test set happens to hold. Several seeds of one side are averaged per example fir
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,17 +19,24 @@ SEED = 0
 CHUNK = 1_000
 
 
-def per_example_accuracy(runs: Sequence[dict[str, bool]], ids: Sequence[str]) -> np.ndarray:
+Predictions = dict[str, tuple[Any, Any]]  # example id -> (prediction, gold)
+
+
+def per_example_accuracy(runs: Sequence[Predictions], ids: Sequence[str]) -> np.ndarray:
     """For each id, the share of runs (seeds) that predicted it right."""
-    return np.array([[run[i] for i in ids] for run in runs], dtype=float).mean(axis=0)
+    right = [[run[i][0] == run[i][1] for i in ids] for run in runs]
+    return np.array(right, dtype=float).mean(axis=0)
 
 
-def shared_ids(runs: Sequence[dict[str, bool]]) -> list[str]:
-    """The test examples every run was scored on, in a stable order."""
+def shared_ids(runs: Sequence[Predictions]) -> list[str]:
+    """The test examples every run was scored on, in a stable order; none if the runs disagree
+    on a gold answer (the same id in different test files cannot be paired)."""
     if not runs:
         return []
-    common = set(runs[0]).intersection(*runs[1:])
-    return sorted(common)
+    common = sorted(set(runs[0]).intersection(*runs[1:]))
+    if any(run[i][1] != runs[0][i][1] for run in runs[1:] for i in common):
+        return []
+    return common
 
 
 def paired_interval(
