@@ -11,7 +11,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ COMMAND_FILE = "command.sh"
 STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
 HYDRA_DIR = ".hydra"
+# Who runs the job while it runs (pid, host, start times), so a dead job reads as lost.
+PROCESS_FILE = "process.json"
 
 # Job statuses. "ok" is the only one that counts as a finished, usable run.
 OK = "ok"
@@ -36,13 +38,19 @@ STATUSES = (OK, FAILED, DIVERGED, INTERRUPTED, TIMEOUT, SKIPPED, DRY_RUN)
 
 # MeZO's run.py ends a run with these two lines; old logs and foreign scripts are read by them.
 TRAIN_SET_LINE = re.compile(r"^=+\s*Train set\s+(\S+)\s*=+\s*$")
+# numpy 2 prints scalars as `np.float64(0.61)`; the metrics dict of a log holds them bare.
+NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.\w+\(([^()]*)\)")
+NOT_A_NUMBER = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write JSON so that a reader sees either the old file or the complete new one."""
+    """Write JSON so that a reader sees either the old file or the complete new one.
+
+    The file gets the mode the umask gives any new file (teammates may read results).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_file_beside(path)
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(_json_safe(payload), handle, indent=2, sort_keys=True)
@@ -53,6 +61,12 @@ def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _temp_file_beside(path: Path) -> tuple[int, Path]:
+    """A new file next to `path` to rename over it, with the mode the umask gives new files."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
 
 
 def read_result(job_dir: str | Path) -> dict[str, Any] | None:
@@ -94,7 +108,7 @@ def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
 def write_predictions(job_dir: str | Path, lines: Iterable[dict[str, Any]]) -> None:
     """Write predictions.jsonl (one line per test example: id, prediction, gold) atomically."""
     path = Path(job_dir) / PREDICTIONS_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_file_beside(path)
     try:
         with os.fdopen(fd, "w") as handle:
             for line in lines:
@@ -192,9 +206,14 @@ def _strip_lines(lines: Iterable[str]) -> Iterator[str]:
         yield stripped
 
 
+def literal_metrics(text: str) -> str:
+    """A printed metrics dict as Python literals: numpy scalars unwrapped, nan and inf as None."""
+    return NOT_A_NUMBER.sub("None", NUMPY_SCALAR.sub(r"\1", text))
+
+
 def _literal_dict(text: str) -> dict[str, Any] | None:
     try:
-        value = ast.literal_eval(text)
+        value = ast.literal_eval(literal_metrics(text))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

@@ -85,8 +85,7 @@ def run(args: argparse.Namespace) -> int:
     table = views.VIEWS[args.view](frame)
     text = render.render(table, render.format_for(args.out, args.format), percent=args.percent)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        _write_table(args.out, text)
         print(f"wrote {args.out} ({len(table)} rows)", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -117,6 +116,14 @@ def report_dropped_reruns(frame: pd.DataFrame) -> None:
             "and seed left out (the latest run counts)",
             file=sys.stderr,
         )
+
+
+def _write_table(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
 
 
 def load_reporting_warnings(dirs: list[Path]) -> pd.DataFrame:

@@ -32,6 +32,7 @@ COLUMN_SETTINGS = {
     "task": "task.name",
     "method": "method.name",
     "data": "data.name",
+    "data_id": "data_id",  # a named dataset (imported old results name theirs)
     "lr": "lr",
     "bs": "bs",
     "steps": "steps",

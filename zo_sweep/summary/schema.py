@@ -18,6 +18,7 @@ from zo_sweep.summary import identity
 # Statuses the summary adds to the job runner's (records.STATUSES).
 RUNNING = "running"  # no result.json yet, and the job wrote something recently
 MISSING = "missing"  # no result.json and no recent activity: killed, or never started
+LOST = "lost"  # no result.json and the process that ran the job is gone from this host
 CORRUPT = "corrupt"  # result.json or .hydra/config.yaml could not be read
 LEGACY = "legacy"  # imported from an old results folder (zo_sweep.legacy)
 
@@ -36,10 +37,12 @@ HPARAMS = ["lr", "bs", "steps", "eps", "rank", "alpha", "num_train"]
 
 TEXT_COLUMNS = [
     "purpose",
+    "description",
     "model",
     "task",
     "method",
     "data",
+    "data_id",
     "status",
     "metric",
     "error",
@@ -87,6 +90,7 @@ COLUMNS = [
     "purpose",
     "timestamp",
     *CELL,
+    "data_id",  # which dataset: the data kind, or a named one (copa_mezo_v1, rejection_sampling)
     *HPARAMS[:4],
     "seed",
     *HPARAMS[4:],
@@ -97,6 +101,7 @@ COLUMNS = [
     "config_hash",
     "config_id",
     "cell_id",
+    "description",
     "path",
     SETTINGS,
 ]
@@ -117,6 +122,8 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in TIME_COLUMNS:
         frame[column] = _to_datetime(frame[column])
+    # A row that names no dataset of its own used its data kind's.
+    frame["data_id"] = frame["data_id"].where(frame["data_id"].notna(), frame["data"])
     for column in TEXT_COLUMNS:
         values = frame[column]
         frame[column] = values.where(values.isna(), values.astype(str))

@@ -24,6 +24,7 @@ RUNS_COLUMNS = [
     "timestamp",
     *schema.CELL,
     "lr",
+    "rank",
     "bs",
     "steps",
     "seed",
@@ -35,6 +36,7 @@ RUNS_COLUMNS = [
     "steps_done",
     "wall_seconds",
     "peak_memory_mb",
+    "description",
     "path",
 ]
 FAILURE_COLUMNS = [
