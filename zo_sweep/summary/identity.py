@@ -87,11 +87,12 @@ def varying_keys(frame: pd.DataFrame, groups: list[str], shown: Iterable[str] = 
     settings = [s if isinstance(s, dict) else {} for s in frame["settings"]]
     table = pd.DataFrame.from_records(settings, index=frame.index)
     table = table[[key for key in table.columns if key not in set(shown)]]
-    found: set[str] = set()
-    for rows in frame.groupby(groups, dropna=False, sort=False).indices.values():
-        distinct = table.iloc[rows].nunique(dropna=False)  # unset (NaN) counts as a value
-        found.update(distinct.index[distinct > 1])
-    return sorted(found)
+    if table.empty or not len(table.columns):
+        return []
+    keys = [frame[column] for column in groups]
+    # Unset (NaN) counts as a value of its own.
+    distinct = table.groupby(keys, dropna=False, sort=False).nunique(dropna=False).max()
+    return sorted(distinct.index[distinct > 1])
 
 
 def setting_column(frame: pd.DataFrame, key: str) -> pd.Series:
