@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ needs_trainer = pytest.mark.skipif(
 )
 
 
-def run_sweep(root: Path, repo_root: Path, model_dir: Path, *extra: str) -> None:
+def run_sweep(root: Path, repo_root: Path, model_dir: Path, *extra: str) -> str:
+    """Run the sweep; returns its standard output."""
     command = [
         sys.executable,
         "-m",
@@ -46,6 +48,7 @@ def run_sweep(root: Path, repo_root: Path, model_dir: Path, *extra: str) -> None
         command, cwd=repo_root, capture_output=True, text=True, check=False, timeout=300
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    return completed.stdout
 
 
 @needs_app
@@ -63,7 +66,7 @@ def sweep_root(
     tiny_model_dir: Path, repo_root: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     root = tmp_path_factory.mktemp("sweep")
-    run_sweep(root, repo_root, tiny_model_dir)
+    (root / "sweep_stdout.txt").write_text(run_sweep(root, repo_root, tiny_model_dir))
     return root
 
 
@@ -87,4 +90,27 @@ def test_views_and_plots_on_the_sweep(sweep_root: Path, tmp_path: Path) -> None:
     assert list(views.compare(frame).columns) == ["model", "task", "fo_lora original"]
     assert views.failures(frame).empty
     names = sorted(path.name for path in write_plots(frame, tmp_path))
-    assert names == ["curves_tiny_sst2_fo_lora_original.png", "lr_tiny_sst2.png"]
+    assert names == ["curves_tiny_sst2.png", "lr_tiny_sst2.png"]
+
+
+@needs_trainer
+def test_every_job_writes_one_prediction_per_test_example(sweep_root: Path) -> None:
+    for job in load(sweep_root)["path"]:
+        lines = [json.loads(line) for line in (Path(job) / "predictions.jsonl").open()]
+        assert len(lines) == 8
+        assert len({line["id"] for line in lines}) == 8
+        result = json.loads((Path(job) / "result.json").read_text())
+        # Ids name the file the test examples came from (MeZO's protocol: the validation file).
+        assert all(line["id"].startswith(f"{result['eval_split']}:") for line in lines)
+        assert all(line["prediction"] in (0, 1) and line["gold"] in (0, 1) for line in lines)
+        correct = sum(line["prediction"] == line["gold"] for line in lines) / 8
+        assert correct == pytest.approx(result["test_at_best"])
+
+
+@needs_trainer
+def test_the_sweep_ends_with_its_verdict(sweep_root: Path) -> None:
+    stdout = (sweep_root / "sweep_stdout.txt").read_text()
+    tally_at = stdout.index("2 jobs: 2 ok")
+    verdict = stdout[tally_at:].splitlines()[1:]
+    assert verdict[0].startswith("verdict")
+    assert verdict[1].startswith("  tiny sst2 fo_lora original: lr ")

@@ -18,6 +18,7 @@ from typing import Any
 
 RESULT_FILE = "result.json"
 METRICS_FILE = "metrics.jsonl"
+PREDICTIONS_FILE = "predictions.jsonl"
 COMMAND_FILE = "command.sh"
 STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
@@ -58,8 +59,7 @@ def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd, tmp = _temp_file_beside(path)
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(_json_safe(payload), handle, indent=2, sort_keys=True)
@@ -70,6 +70,12 @@ def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _temp_file_beside(path: Path) -> tuple[int, Path]:
+    """A new file next to `path` to rename over it, with the mode the umask gives new files."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
 
 
 def read_result(job_dir: str | Path) -> dict[str, Any] | None:
@@ -106,6 +112,37 @@ def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def write_predictions(job_dir: str | Path, lines: Iterable[dict[str, Any]]) -> None:
+    """Write predictions.jsonl (one line per test example: id, prediction, gold) atomically."""
+    path = Path(job_dir) / PREDICTIONS_FILE
+    fd, tmp = _temp_file_beside(path)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            for line in lines:
+                handle.write(json.dumps(_json_safe(line)) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_predictions(job_dir: str | Path) -> dict[str, tuple[Any, Any]] | None:
+    """(prediction, gold) of each test example by id; None without a readable file."""
+    path = Path(job_dir) / PREDICTIONS_FILE
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    correct = {}
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            correct[str(record["id"])] = (record["prediction"], record["gold"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            return None  # a file that is not whole cannot be paired example by example
+    return correct or None
 
 
 def read_tail(path: str | Path, max_bytes: int) -> str | None:

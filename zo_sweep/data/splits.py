@@ -10,7 +10,7 @@ seed is evaluated on the same examples. With a synthetic folder, half of the tra
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +85,7 @@ def load_splits(
     if sources.synthetic_train is not None:
         synthetic = _sample(sources.synthetic_train, spec, num_synthetic, seed, "train")
         train = _mix(train, synthetic, seed)
-    test = _sample(sources.eval, spec, num_eval, TEST_SEED, "test")
+    test = _identified(sources.eval, spec, num_eval, sources.eval_split or "test")
     _require_nonempty(
         sources.task_dir, train=(train, num_train), dev=(dev, num_dev), test=(test, num_eval)
     )
@@ -144,6 +144,14 @@ def _fit_train_and_dev(
 def _sample(path: Path, spec: TaskSpec, num: int, seed: int, split: str) -> list[Example]:
     pool = read_examples(path, spec)
     return [pool[i] for i in _permutation(len(pool), seed)[: _clip(num, len(pool), path, split)]]
+
+
+def _identified(path: Path, spec: TaskSpec, num: int, split: str) -> list[Example]:
+    """Test examples with a stable id (`<split>:<index in the file>`), so that runs scored on
+    the same examples can be compared example by example."""
+    pool = read_examples(path, spec)
+    order = _permutation(len(pool), TEST_SEED)[: _clip(num, len(pool), path, "test")]
+    return [replace(pool[i], id=f"{split}:{i}") for i in order]
 
 
 def _mix(original: list[Example], synthetic: list[Example], seed: int) -> list[Example]:

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from zo_sweep import records
-from zo_sweep.summary import schema
+from zo_sweep.summary import identity, schema
 from zo_sweep.sweep.liveness import runner_state
 
 CONFIG_FILE = Path(records.HYDRA_DIR) / "config.yaml"
@@ -60,7 +60,9 @@ def read_job_row(job_dir: Path, *, now: float | None = None) -> tuple[dict[str, 
     problems: list[str] = []
     row: dict[str, Any] = {"path": str(job_dir), "timestamp": path_timestamp(job_dir)}
     try:
-        row.update(config_fields(read_config(job_dir)))
+        config = read_config(job_dir)
+        row.update(config_fields(config))
+        row[schema.SETTINGS] = identity.training_settings(config)
     except RowProblem as problem:
         problems.append(str(problem))
     try:

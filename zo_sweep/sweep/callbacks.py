@@ -20,6 +20,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
+from zo_sweep.summary.verdict import sweep_verdict
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.budget import budget_lines, local_gpu_memory_mb
 from zo_sweep.sweep.folders import check_folder_names, claim_fresh_folder
@@ -134,6 +135,8 @@ class SweepTally(Callback):
         OUTCOME.output_dir = root
         OUTCOME.failing_jobs = sweep_status.failing_count(counts)
         print(sweep_status.format_tally(counts, root, OUTCOME.planned_jobs), flush=True)
+        if verdict := sweep_verdict(root):
+            print(verdict, flush=True)
 
 
 def expand_grid(config: DictConfig) -> list[list[str]]:

@@ -15,7 +15,7 @@ from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.train.best_state import BestState
 from zo_sweep.train.config import TrainConfig
 from zo_sweep.train.progress import StepProgress
-from zo_sweep.train.scoring import Encoded, evaluate
+from zo_sweep.train.scoring import Encoded, evaluate, predict_in_eval_mode
 from zo_sweep.train.steppers import make_stepper
 
 
@@ -83,6 +83,7 @@ class Run:
         self.objective = config.train_objective or spec.train_objective
         self.best = BestState(model, out_dir, in_memory=config.lora)
         self.outcome = Outcome(metric=self.metric)
+        self.test_predictions: list[int] = []  # of the last test(): zero-shot, then best state
         self.started = time.perf_counter()
 
     def evaluate(self, items: list[Encoded]) -> dict[str, float]:
@@ -105,9 +106,17 @@ class Run:
             self.best.discard()
         return self.outcome
 
+    def test(self) -> dict[str, float]:
+        """Test metrics of the live model; its predictions are kept for predictions.jsonl."""
+        self.test_predictions = predict_in_eval_mode(
+            self.model, self.tokenizer, self.data.test, self.config.eval_bs, self.config.score
+        )
+        labels = [item.label for item in self.data.test]
+        return self.spec.compute_metrics(self.test_predictions, labels)
+
     def _zero_shot(self) -> None:
         dev = self.evaluate(self.data.dev)
-        test = self.evaluate(self.data.test)
+        test = self.test()
         score = dev[self.metric]
         self.outcome.zero_shot_dev = self.outcome.best_dev = self.outcome.final_dev = score
         self.outcome.zero_shot_test = test[self.metric]
@@ -161,11 +170,21 @@ class Run:
         """Test the best dev state; the zero-shot test already covers a best step of 0."""
         if self.outcome.best_step == 0:
             self.outcome.test_at_best = self.outcome.zero_shot_test
-            return
-        if self.outcome.best_step != self.outcome.steps_done or self.outcome.status != records.OK:
-            self.best.restore()
-        self.outcome.test_metrics = self.evaluate(self.data.test)
-        self.outcome.test_at_best = self.outcome.test_metrics[self.metric]
+        else:
+            if (
+                self.outcome.best_step != self.outcome.steps_done
+                or self.outcome.status != records.OK
+            ):
+                self.best.restore()
+            self.outcome.test_metrics = self.test()
+            self.outcome.test_at_best = self.outcome.test_metrics[self.metric]
+        records.write_predictions(
+            self.out_dir,
+            (
+                {"id": item.id, "prediction": prediction, "gold": item.label}
+                for item, prediction in zip(self.data.test, self.test_predictions, strict=True)
+            ),
+        )
 
 
 def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:

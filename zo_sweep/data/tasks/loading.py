@@ -27,7 +27,7 @@ TASK_CONF_DIR = zo_sweep.CONF_DIR / "task"
 _SPEC_KEYS = {
     "name", "folder", "num_dev", "template", "candidate", "choices", "label", "fields",
     "field_values", "file_prefix", "metrics", "train_objective", "eval_split", "aliases", "hub",
-    "description",
+    "description", "display",
 }  # fmt: skip
 
 
