@@ -7,7 +7,8 @@ hydra-submitit-launcher submits one array job and then waits on each job's resul
 - without an accounting database `sacct` fails on every poll (a warning each time) and a job
   that SLURM ended (scancel, time limit, lost node) is never seen as finished: the sweep hangs.
   Here a job is finished when its result file exists or when it has left `squeue`;
-- one job that ended without a result raised out of the launcher and ended the whole sweep.
+- one job that ended without a result (or raised: submitit's time-limit signal does) raised
+  out of the launcher and ended the whole sweep.
   Here its job directory records how it ended (`timeout`, `interrupted`, `failed`) and the
   sweeper gets the objective of a job without a metric;
 - Ctrl-C left the array running on the cluster. Here it cancels the sweep's jobs first.
@@ -16,7 +17,6 @@ hydra-submitit-launcher submits one array job and then waits on each job's resul
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from omegaconf import OmegaConf, open_dict
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 2.0
+POLL_SECONDS = 1.0
 # Launcher settings that are the executor's own rather than sbatch options.
 EXECUTOR_KEYS = {"submitit_folder", "max_num_timeout"}
 
@@ -99,12 +99,16 @@ class SweepSlurmLauncher(SlurmLauncher):
         """The job's own return if it finished; else the record of how SLURM ended it."""
         from zo_sweep.sweep import slurm_jobs
 
-        error = None
+        error: BaseException | None = None
         if job.paths.result_pickle.exists():
             try:
-                return job.results()[0]
-            except Exception as raised:  # the job raised, or submitit ended it on a signal
+                returned = job.results()[0]
+            except Exception as raised:  # submitit's wrapper itself failed
                 error = raised
+            else:
+                if returned.status == JobStatus.COMPLETED:
+                    return returned
+                error = returned._return_value  # what the task raised (a signal, a refusal)
         slurm_jobs.record_unfinished(job, job_dir, error, self.params.get("timeout_min"))
         return JobReturn(
             overrides=overrides,
