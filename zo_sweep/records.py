@@ -90,6 +90,15 @@ def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def keep_metrics_up_to(job_dir: str | Path, step: int) -> None:
+    """Drop the lines logged after `step` (a run going on from its checkpoint logs them again)."""
+    kept = [line for line in read_metrics(job_dir) if line.get("step", 0) <= step]
+    path = Path(job_dir) / METRICS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(line) + "\n" for line in kept))
+    tmp.replace(path)
+
+
 def read_tail(path: str | Path, max_bytes: int) -> str | None:
     """The last `max_bytes` of a log file as text (logs can be large), or None if unreadable."""
     try:

@@ -16,8 +16,10 @@ from zo_sweep import records
 from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.train.best_state import BestState
 from zo_sweep.train.config import TrainConfig
+from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.scoring import Encoded, evaluate
-from zo_sweep.train.steppers import make_stepper
+from zo_sweep.train.steppers import Stepper, ZerothOrderStepper, make_stepper
+from zo_sweep.train.trajectory import TRAJECTORY_FILE, Trajectory, identity, load_matching, replay
 
 
 @dataclass
@@ -83,6 +85,7 @@ class Run:
         self.best = BestState(model, out_dir, in_memory=config.lora)
         self.outcome = Outcome(metric=self.metric)
         self.started = time.perf_counter()
+        self.resumed = self._resumable_trajectory()
 
     def evaluate(self, items: list[Encoded]) -> dict[str, float]:
         return evaluate(
@@ -94,7 +97,8 @@ class Run:
         records.append_metrics(self.out_dir, record)
 
     def run(self) -> Outcome:
-        self._zero_shot()
+        if self.resumed is None:
+            self._zero_shot()
         try:
             self._train()
             self._test_best()
@@ -117,9 +121,28 @@ class Run:
             return
         stepper = make_stepper(self.model, config, self.objective, self.tokenizer.pad_token_id)
         stream = batches(self.data.train, min(config.bs, len(self.data.train)), config.seed)
+        trajectory = self._trajectory(stepper)
+        for _ in range(self.outcome.steps_done):  # a resumed run skips the batches it trained on
+            next(stream)
+        try:
+            self._steps(stepper, stream, self.outcome.steps_done + 1, trajectory)
+        finally:
+            if trajectory is not None:
+                self._save_trajectory(trajectory)
+
+    def _steps(
+        self,
+        stepper: Stepper,
+        stream: Iterator[list[Encoded]],
+        first: int,
+        trajectory: Trajectory | None,
+    ) -> None:
+        config = self.config
         losses: list[float] = []
         progress = tqdm(
-            range(1, config.steps + 1),
+            range(first, config.steps + 1),
+            initial=first - 1,
+            total=config.steps,
             desc=config.method,
             file=sys.stderr,
             dynamic_ncols=True,
@@ -143,9 +166,47 @@ class Run:
                 losses = []
             if step == config.steps or (config.eval_steps and step % config.eval_steps == 0):
                 self._evaluate_dev(step)
+            if trajectory is not None and step % config.checkpoint_steps == 0:
+                self._save_trajectory(trajectory)
         progress.close()
         if self.outcome.steps_done:
             self.outcome.seconds_per_step = self.outcome.train_seconds / self.outcome.steps_done
+
+    def _resumable_trajectory(self) -> Trajectory | None:
+        """The trajectory of an earlier, stopped MeZO run in out_dir that this run goes on from."""
+        if self.config.trainer != "zo" or self.config.checkpoint_steps == 0:
+            return None
+        found = load_matching(self.out_dir, self.config)
+        if found is None or found.progress.get("status", records.OK) != records.OK:
+            return None  # a diverged run is not continued
+        return found
+
+    def _trajectory(self, stepper: Stepper) -> Trajectory | None:
+        """The trajectory this MeZO run records: a new one, or the one it resumes, replayed."""
+        if not isinstance(stepper, ZerothOrderStepper) or self.config.checkpoint_steps == 0:
+            return None
+        if self.resumed is not None:
+            self._replay(stepper.optimizer, self.resumed)
+        stepper.trajectory = self.resumed or Trajectory(config=identity(self.config))
+        return stepper.trajectory
+
+    def _replay(self, optimizer: ZerothOrderSGD, found: Trajectory) -> None:
+        """Rebuild the weights and the outcome of the stopped run's last recorded step."""
+        done = found.steps
+        best_step = min(int(found.progress.get("best_step", 0)), done)
+        # The best state is the weights of its step: replay up to it, keep them, go on.
+        replay(optimizer, found, 0, best_step)
+        if best_step > 0:
+            self.best.save(best_step)
+        replay(optimizer, found, best_step, done)
+        for name, value in found.progress.items():
+            setattr(self.outcome, name, value)
+        self.outcome.steps_done = done
+        records.keep_metrics_up_to(self.out_dir, done)
+
+    def _save_trajectory(self, trajectory: Trajectory) -> None:
+        trajectory.progress = self.outcome.as_dict()
+        trajectory.save(self.out_dir / TRAJECTORY_FILE)
 
     def _evaluate_dev(self, step: int) -> None:
         dev = self.evaluate(self.data.dev)
