@@ -135,3 +135,21 @@ def test_sbatch_refusal_is_one_line_with_exit_code_2(tmp_path: Path) -> None:
         "error: SLURM refused the sweep: Invalid partition name specified "
         "(hydra.launcher: partition=nope, cpus_per_task=1, mem_gb=1, timeout_min=1440)"
     )
+
+
+def test_requeued_job_goes_on_in_its_own_directory(tmp_path: Path) -> None:
+    log, hold = tmp_path / "probe.jsonl", tmp_path / "hold"
+    hold.touch()
+    sweep = start_sweep(*_sweep_args(tmp_path, "lr=1e-4"),
+                        env={"PROBE_LOG": str(log), "HOLD_FILE": str(hold)})  # fmt: skip
+    _wait_for(lambda: len(probe_events(log)) == 1, "the job's start")
+    (job,) = _queued_jobs()
+    subprocess.run(["scontrol", "requeue", job], check=True)  # what a preemption does
+    # SLURM holds a requeued job back for a while; let it start again at once.
+    _wait_for(lambda: _queued_jobs("PENDING") == [job], "the job back in the queue")
+    hold.unlink()
+    subprocess.run(["scontrol", "update", f"jobid={job}", "StartTime=now"], check=True)
+    stdout, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 0, stderr
+    assert "1 job: 1 ok" in stdout
+    assert [event["event"] for event in probe_events(log)] == ["start", "start", "end"]

@@ -22,6 +22,7 @@ COMMAND_FILE = "command.sh"
 STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
 HYDRA_DIR = ".hydra"
+TRAJECTORY_FILE = "trajectory.npz"  # a MeZO run's checkpoint (zo_sweep.train.trajectory)
 
 # Job statuses. "ok" is the only one that counts as a finished, usable run.
 OK = "ok"

@@ -23,6 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from zo_sweep import records
+from zo_sweep.sweep import continuation
 from zo_sweep.sweep.gpu_slots import gpu_slot
 from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
 from zo_sweep.sweep.resume import config_hash, find_finished_job
@@ -118,6 +119,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> float:
         skipped = _skipped_fields(cfg, job_dir, fields["config_hash"])
         if skipped is not None:
             return _record(job_dir, {**fields, **skipped}, started)
+        purpose_dir = Path(str(cfg.output_root)) / str(cfg.purpose)
+        continuation.adopt_checkpoint(purpose_dir, fields["config_hash"], job_dir)
 
     try:
         with sigterm_as_interrupt():
@@ -213,15 +216,20 @@ def objective(result: Mapping[str, Any]) -> float:
 
 
 def _claim_job_dir(job_dir: Path) -> None:
-    """Create command.sh exclusively: a directory another run already claimed is never reused."""
+    """Create command.sh exclusively: a directory another run already claimed is never reused
+    (except by the same SLURM job, requeued)."""
     job_dir.mkdir(parents=True, exist_ok=True)
     try:
         with open(job_dir / records.COMMAND_FILE, "x"):
             pass
     except FileExistsError:
+        if continuation.is_requeued_attempt(job_dir):
+            log.info("%s: requeued by SLURM; going on in the same directory", job_dir)
+            return
         raise JobDirectoryTaken(
             f"{job_dir} already holds another run; not overwriting it"
         ) from None
+    continuation.remember_slurm_job(job_dir)
 
 
 def _write_command_file(job_dir: Path, command: JobCommand) -> None:

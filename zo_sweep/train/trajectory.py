@@ -25,14 +25,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zo_sweep.records import TRAJECTORY_FILE
 from zo_sweep.train.config import TrainConfig
-from zo_sweep.train.mezo import ZerothOrderSGD
 
-TRAJECTORY_FILE = "trajectory.npz"
+if TYPE_CHECKING:
+    from zo_sweep.train.mezo import ZerothOrderSGD
+
 FORMAT_VERSION = 1
 # Settings that change what or how a run logs, not the weights it reaches: a run may go on
 # from a trajectory recorded under other values of these.
@@ -157,6 +159,7 @@ def rebuild(job_dir: Path, out_dir: Path) -> int:
     """Load the run's base model, replay its trajectory, save the model; returns the step."""
     import torch
 
+    from zo_sweep.train.mezo import ZerothOrderSGD
     from zo_sweep.train.model import add_lora, load_model, pick_device, trainable_parameters
 
     trajectory = Trajectory.load(job_dir / TRAJECTORY_FILE)
