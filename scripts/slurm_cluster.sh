@@ -10,6 +10,7 @@
 # the daemons listen on free ports, so the cluster can run beside anything else. Accounting is
 # off (no slurmdbd): `sacct` has nothing to say here, see docs/sweeps.md.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 
 usage() {
     echo "usage: $0 install | start DIR | stop DIR | status DIR" >&2

@@ -16,10 +16,12 @@ from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "slurm_cluster.sh"
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel")
+SBIN = ("/usr/sbin", "/sbin")  # where Debian puts the daemons, off some users' PATH
 
 
 def why_no_cluster() -> str | None:
-    missing = [name for name in DAEMONS if shutil.which(name) is None]
+    search = os.pathsep.join([os.environ.get("PATH", ""), *SBIN])
+    missing = [name for name in DAEMONS if shutil.which(name, path=search) is None]
     if missing:
         return f"SLURM is not installed ({', '.join(missing)} missing; see {SCRIPT.name} install)"
     if os.geteuid() != 0:
