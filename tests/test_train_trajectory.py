@@ -118,3 +118,36 @@ def test_twenty_thousand_steps_fit_in_a_few_hundred_kilobytes(tmp_path: Path) ->
     assert (tmp_path / TRAJECTORY_FILE).stat().st_size < 400_000
     loaded = Trajectory.load(tmp_path / TRAJECTORY_FILE)
     assert loaded.grads == trajectory.grads and loaded.seeds == trajectory.seeds
+
+
+def test_lora_run_is_rebuilt_from_its_trajectory(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole pipeline, so the rebuild draws LoRA's initial weights as the run did."""
+    from peft import PeftModel
+
+    from zo_sweep.train.pipeline import train
+
+    trained: dict[str, torch.nn.Module] = {}
+    run_once = Run.run
+
+    def run_and_keep(self: Run):
+        outcome = run_once(self)
+        trained["model"] = self.model
+        return outcome
+
+    monkeypatch.setattr(Run, "run", run_and_keep)
+    train(
+        TrainConfig(
+            model=str(tiny_model_dir), task="sst2", trainer="zo", mode="lora", lr=1e-2, bs=2,
+            steps=4, train=8, dev=4, eval=4, output_dir=str(tmp_path / "run"),
+        )
+    )  # fmt: skip
+    assert main([str(tmp_path / "run"), str(tmp_path / "adapters")]) == 0
+    base, _ = load_model(str(tiny_model_dir))
+    rebuilt = PeftModel.from_pretrained(base, tmp_path / "adapters")
+    adapters = {name: p for name, p in trained["model"].named_parameters() if "lora_" in name}
+    assert adapters and any(not torch.all(p == 0) for p in adapters.values())
+    for name, param in rebuilt.named_parameters():
+        if "lora_" in name:
+            assert torch.equal(param, adapters[name]), name

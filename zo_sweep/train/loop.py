@@ -86,6 +86,9 @@ class Run:
         self.outcome = Outcome(metric=self.metric)
         self.started = time.perf_counter()
         self.resumed = self._resumable_trajectory()
+        if self.resumed is None:
+            # metrics.jsonl is appended to as the run goes: one left by an earlier run is stale.
+            (out_dir / records.METRICS_FILE).unlink(missing_ok=True)
 
     def evaluate(self, items: list[Encoded]) -> dict[str, float]:
         return evaluate(

@@ -15,7 +15,6 @@ from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import add_lora, load_model, pick_device
 from zo_sweep.train.scoring import encode
-from zo_sweep.train.trajectory import TRAJECTORY_FILE
 
 # Settings that say what ran are top-level fields of result.json; every other one is a
 # hyperparameter, so a new option lands in `hparams` without being listed anywhere.
@@ -43,10 +42,6 @@ def train(config: TrainConfig) -> dict:
     started = time.perf_counter()
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # metrics.jsonl is appended to as the run goes: one left by an earlier run here is stale,
-    # unless the run goes on from that run's trajectory (zo_sweep.train.trajectory).
-    if not (out_dir / TRAJECTORY_FILE).exists():
-        (out_dir / records.METRICS_FILE).unlink(missing_ok=True)
     torch.manual_seed(config.seed)
     splits = load_splits(
         config.task,
