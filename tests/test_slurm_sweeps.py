@@ -100,8 +100,8 @@ def test_cancelled_job_is_interrupted_and_resume_reruns_it(tmp_path: Path) -> No
 
 def test_ctrl_c_cancels_the_sweeps_slurm_jobs(tmp_path: Path) -> None:
     log = tmp_path / "probe.jsonl"
-    sweep = start_sweep(*_sweep_args(tmp_path, "lr=1e-4,2e-4,3e-4"),
-                        env={"PROBE_LOG": str(log), "SLEEP": "120"})  # fmt: skip
+    args = _sweep_args(tmp_path, "lr=1e-4,2e-4,3e-4", "hydra.launcher.array_parallelism=2")
+    sweep = start_sweep(*args, env={"PROBE_LOG": str(log), "SLEEP": "120"})
     _wait_for(lambda: len(probe_events(log)) == 2, "two running jobs")
     assert len(_queued_jobs()) == 3  # two running, one pending
     sweep.send_signal(signal.SIGINT)
