@@ -114,13 +114,26 @@ def test_ctrl_c_cancels_the_sweeps_slurm_jobs(tmp_path: Path) -> None:
 
 
 def test_job_past_slurm_time_limit_ends_as_timeout(tmp_path: Path) -> None:
-    done = run_sweep(
-        *_sweep_args(tmp_path, "lr=1e-4", "hydra.launcher.timeout_min=1"), env={"SLEEP": "300"}
-    )
+    # submitit's warning signal comes signal_delay_s before the limit: 10 s into the job.
+    limits = ("hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=50")
+    done = run_sweep(*_sweep_args(tmp_path, "lr=1e-4", *limits), env={"SLEEP": "300"})
     assert done.returncode == 1, done.stderr
     assert "1 job: 1 timeout" in done.stdout
     (result,) = job_results(tmp_path / "out").values()
     assert result["error"] == "SLURM time limit reached (hydra.launcher.timeout_min=1)"
+
+
+def test_job_ended_before_it_started_is_still_counted(tmp_path: Path) -> None:
+    """A job cancelled while pending has no directory of its own yet; the sweep makes one."""
+    log, hold = tmp_path / "probe.jsonl", tmp_path / "hold"
+    hold.touch()
+    args = _sweep_args(tmp_path, "lr=1e-4,2e-4", "hydra.launcher.array_parallelism=1")
+    sweep = start_sweep(*args, env={"PROBE_LOG": str(log), "HOLD_FILE": str(hold)})
+    _wait_for(lambda: len(probe_events(log)) == 1, "the first job's start")
+    subprocess.run(["scancel", *_queued_jobs()], check=True)
+    stdout, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 1, stderr
+    assert "2 jobs: 2 interrupted" in stdout
 
 
 def test_sbatch_refusal_is_one_line_with_exit_code_2(tmp_path: Path) -> None:

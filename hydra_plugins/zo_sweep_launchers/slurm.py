@@ -25,7 +25,7 @@ from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
-from omegaconf import OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +56,15 @@ class SweepSlurmLauncher(SlurmLauncher):
                  Singleton.get_state())
             )  # fmt: skip
         jobs = slurm_jobs.submit_or_exit(executor, self, arguments, self.params)
-        job_dirs = [self._job_dir(overrides, index) for overrides, _, index, _, _ in arguments]
+        configs = [self._job_config(overrides, index) for overrides, _, index, _, _ in arguments]
         try:
             slurm_jobs.wait_until_finished(jobs, POLL_SECONDS)
         except KeyboardInterrupt:
             slurm_jobs.cancel(jobs)
             raise
         return [
-            self._job_return(job, overrides, job_dir)
-            for job, (overrides, *_), job_dir in zip(jobs, arguments, job_dirs, strict=True)
+            self._job_return(job, overrides, config)
+            for job, (overrides, *_), config in zip(jobs, arguments, configs, strict=True)
         ]
 
     def _executor(self) -> Any:
@@ -87,17 +87,19 @@ class SweepSlurmLauncher(SlurmLauncher):
         )
         return executor
 
-    def _job_dir(self, overrides: list[str], index: int) -> Path:
-        """Where job `index` writes, resolved as Hydra resolves it on the node."""
+    def _job_config(self, overrides: list[str], index: int) -> DictConfig:
+        """Job `index`'s config, as Hydra composes it on the node."""
         assert self.config is not None and self.hydra_context is not None
         config = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         with open_dict(config.hydra.job):
             config.hydra.job.num = index
-        return Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
+        return config
 
-    def _job_return(self, job: Any, overrides: list[str], job_dir: Path) -> JobReturn:
+    def _job_return(self, job: Any, overrides: list[str], config: DictConfig) -> JobReturn:
         """The job's own return if it finished; else the record of how SLURM ended it."""
         from zo_sweep.sweep import slurm_jobs
+
+        job_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
 
         error: BaseException | None = None
         if job.paths.result_pickle.exists():
@@ -109,6 +111,8 @@ class SweepSlurmLauncher(SlurmLauncher):
                 if returned.status == JobStatus.COMPLETED:
                     return returned
                 error = returned._return_value  # what the task raised (a signal, a refusal)
+        if not job_dir.exists():  # SLURM ended it before it started: the tally still counts it
+            _write_snapshot(config, overrides, job_dir)
         slurm_jobs.record_unfinished(job, job_dir, error, self.params.get("timeout_min"))
         return JobReturn(
             overrides=overrides,
@@ -116,3 +120,13 @@ class SweepSlurmLauncher(SlurmLauncher):
             status=JobStatus.COMPLETED,
             _return_value=slurm_jobs.NO_OBJECTIVE,
         )
+
+
+def _write_snapshot(config: DictConfig, overrides: list[str], job_dir: Path) -> None:
+    """The `.hydra/` snapshot Hydra writes when a job starts, for a job that never did."""
+    snapshot = job_dir / str(config.hydra.output_subdir)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    task_keys = [key for key in config if key != "hydra"]
+    OmegaConf.save(OmegaConf.masked_copy(config, task_keys), snapshot / "config.yaml")
+    OmegaConf.save(OmegaConf.masked_copy(config, ["hydra"]), snapshot / "hydra.yaml")
+    OmegaConf.save(OmegaConf.create(list(overrides)), snapshot / "overrides.yaml")

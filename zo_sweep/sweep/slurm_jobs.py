@@ -133,9 +133,6 @@ def record_unfinished(
         message = f"SLURM job {job.job_id} ended as {state or 'unknown'} without a result"
         if error is not None and status == records.FAILED:
             message = f"{message}: {_last_line(str(error))}"
-    if not job_dir.is_dir():
-        log.info("%s: never started (%s)", job.job_id, state)
-        return status
     try:
         own = records.read_result(job_dir) or {}
     except ValueError:
