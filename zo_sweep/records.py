@@ -11,7 +11,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
 HYDRA_DIR = ".hydra"
 TRAJECTORY_FILE = "trajectory.npz"  # a MeZO run's checkpoint (zo_sweep.train.trajectory)
+# Who runs the job while it runs (pid, host, start times), so a dead job reads as lost.
+PROCESS_FILE = "process.json"
 
 # Job statuses. "ok" is the only one that counts as a finished, usable run.
 OK = "ok"
@@ -42,10 +44,14 @@ NOT_A_NUMBER = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write JSON so that a reader sees either the old file or the complete new one."""
+    """Write JSON so that a reader sees either the old file or the complete new one.
+
+    The file gets the mode the umask gives any new file (teammates may read results).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(_json_safe(payload), handle, indent=2, sort_keys=True)

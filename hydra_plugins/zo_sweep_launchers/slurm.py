@@ -56,15 +56,17 @@ class SweepSlurmLauncher(SlurmLauncher):
                  Singleton.get_state())
             )  # fmt: skip
         jobs = slurm_jobs.submit_or_exit(executor, self, arguments, self.params)
-        configs = [self._job_config(overrides, index) for overrides, _, index, _, _ in arguments]
         try:
             slurm_jobs.wait_until_finished(jobs, POLL_SECONDS)
         except KeyboardInterrupt:
             slurm_jobs.cancel(jobs)
             raise
+        # Each job notes its SLURM id in the folder it claimed (resolving the folders here
+        # would claim others).
+        started = slurm_jobs.job_dirs_by_slurm_id(sweep_dir)
         return [
-            self._job_return(job, overrides, config)
-            for job, (overrides, *_), config in zip(jobs, arguments, configs, strict=True)
+            self._job_return(job, overrides, index, started.get(job.job_id))
+            for job, (overrides, _, index, *_) in zip(jobs, arguments, strict=True)
         ]
 
     def _executor(self) -> Any:
@@ -95,26 +97,30 @@ class SweepSlurmLauncher(SlurmLauncher):
             config.hydra.job.num = index
         return config
 
-    def _job_return(self, job: Any, overrides: list[str], config: DictConfig) -> JobReturn:
-        """The job's own return if it finished; else the record of how SLURM ended it."""
+    def _job_return(
+        self, job: Any, overrides: list[str], index: int, job_dir: Path | None
+    ) -> JobReturn:
+        """The job's own return; for a job without a metric, also the record of how it ended."""
         from zo_sweep.sweep import slurm_jobs
 
-        job_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
-
+        returned: JobReturn | None = None
         error: BaseException | None = None
         if job.paths.result_pickle.exists():
             try:
                 returned = job.results()[0]
             except Exception as raised:  # submitit's wrapper itself failed
                 error = raised
-            else:
-                if returned.status == JobStatus.COMPLETED:
-                    return returned
-                error = returned._return_value  # what the task raised (a signal, a refusal)
-        if not job_dir.exists():  # SLURM ended it before it started: the tally still counts it
+        if returned is not None and returned.status != JobStatus.COMPLETED:
+            error, returned = returned._return_value, None  # what the task raised
+        if returned is not None and returned.return_value != slurm_jobs.NO_OBJECTIVE:
+            return returned
+        # No metric: the job failed, or SLURM (or submitit on its signal) ended it.
+        if job_dir is None:  # ended before it started: a folder of its own for the tally
+            config = self._job_config(overrides, index)
+            job_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
             _write_snapshot(config, overrides, job_dir)
         slurm_jobs.record_unfinished(job, job_dir, error, self.params.get("timeout_min"))
-        return JobReturn(
+        return returned or JobReturn(
             overrides=overrides,
             working_dir=str(job_dir),
             status=JobStatus.COMPLETED,
@@ -123,8 +129,10 @@ class SweepSlurmLauncher(SlurmLauncher):
 
 
 def _write_snapshot(config: DictConfig, overrides: list[str], job_dir: Path) -> None:
-    """The `.hydra/` snapshot Hydra writes when a job starts, for a job that never did."""
-    snapshot = job_dir / str(config.hydra.output_subdir)
+    """The `.hydra/` snapshot a job writes when it starts, for a job that never did."""
+    from zo_sweep import records
+
+    snapshot = job_dir / records.HYDRA_DIR
     snapshot.mkdir(parents=True, exist_ok=True)
     task_keys = [key for key in config if key != "hydra"]
     OmegaConf.save(OmegaConf.masked_copy(config, task_keys), snapshot / "config.yaml")

@@ -70,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     table = views.VIEWS[args.view](frame)
     text = render.render(table, render.format_for(args.out, args.format))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        _write_table(args.out, text)
         print(f"wrote {args.out} ({len(table)} rows)", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -81,6 +80,14 @@ def run(args: argparse.Namespace) -> int:
         written = write_plots(frame, args.plot)
         print(f"wrote {len(written)} plots to {args.plot}", file=sys.stderr)
     return 0
+
+
+def _write_table(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
 
 
 def load_reporting_warnings(dirs: list[Path]) -> pd.DataFrame:

@@ -16,9 +16,11 @@ import yaml
 
 from zo_sweep import records
 from zo_sweep.summary import schema
+from zo_sweep.sweep.liveness import runner_state
 
 CONFIG_FILE = Path(records.HYDRA_DIR) / "config.yaml"
-TIMESTAMP_PART = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$")
+# A sweep started in the same second as another of the same purpose gets a `_<n>` suffix.
+TIMESTAMP_PART = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})(?:_\d+)?$")
 # A job without result.json counts as running if one of these changed within the window
 # (the config is written when the job starts, the others while it trains).
 ACTIVITY_FILES = (str(CONFIG_FILE), records.STDOUT_FILE, records.STDERR_FILE, records.METRICS_FILE)
@@ -135,13 +137,18 @@ def config_fields(config: dict[str, Any]) -> dict[str, Any]:
 def path_timestamp(job_dir: Path) -> str | None:
     """The sweep's (or single run's) timestamp: the last path part in Hydra's time format."""
     for part in reversed(job_dir.parts):
-        if TIMESTAMP_PART.match(part):
-            return part
+        match = TIMESTAMP_PART.match(part)
+        if match:
+            return match.group(1)
     return None
 
 
 def activity_status(job_dir: Path, *, now: float | None = None) -> str:
-    """`running` if the job wrote output within RUNNING_WINDOW_S, else `missing`."""
+    """A job without a result: `running` or `lost` by its process when it ran on this host,
+    else `running` if it wrote output within RUNNING_WINDOW_S, else `missing`."""
+    state = runner_state(job_dir)
+    if state != "unknown":
+        return schema.RUNNING if state == "alive" else schema.LOST
     now = time.time() if now is None else now
     latest = 0.0
     for name in ACTIVITY_FILES:

@@ -17,6 +17,7 @@ from zo_sweep import records
 # Statuses the summary adds to the job runner's (records.STATUSES).
 RUNNING = "running"  # no result.json yet, and the job wrote something recently
 MISSING = "missing"  # no result.json and no recent activity: killed, or never started
+LOST = "lost"  # no result.json and the process that ran the job is gone from this host
 CORRUPT = "corrupt"  # result.json or .hydra/config.yaml could not be read
 LEGACY = "legacy"  # imported from an old results folder (zo_sweep.legacy)
 

@@ -3,8 +3,8 @@
 The command is `bash <method.script>` with an environment built from the config's `env:`
 mapping (the old scripts' env-var interface). The job needs nothing from the script but that
 interface and, if the script writes one, result.json; a script that writes none is read through
-MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status, and
-it never raises for a failed run, so one failure never stops a sweep.
+MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status (where
+the disk lets it), and it never raises but for Ctrl-C, so one failure never stops a sweep.
 """
 
 from __future__ import annotations
@@ -25,7 +25,20 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from zo_sweep import records
 from zo_sweep.sweep import continuation
 from zo_sweep.sweep.gpu_slots import gpu_slot
-from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
+from zo_sweep.sweep.job_files import (
+    RERUN_ENV,
+    JobDirectoryTaken,
+    claim_job_dir,
+    write_command_file,
+    write_snapshot,
+)
+from zo_sweep.sweep.liveness import process_alive, record_runner, sweep_process_to_watch
+from zo_sweep.sweep.process import (
+    ProcessOutcome,
+    launcher_environment,
+    run_process_group,
+    sigterm_as_interrupt,
+)
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import ConfigError, resolve_script, validate_job_config
 
@@ -46,10 +59,6 @@ METRIC_FIELDS = (
 )
 
 
-class JobDirectoryTaken(ConfigError):
-    """The job directory already holds another run's command: it is never reused."""
-
-
 @dataclass(frozen=True)
 class JobCommand:
     """`bash <script>` run in `cwd` with `env` on top of the inherited environment."""
@@ -65,9 +74,17 @@ class JobCommand:
     def with_env(self, extra: Mapping[str, str]) -> JobCommand:
         return replace(self, env={**self.env, **extra})
 
-    def shell_line(self) -> str:
-        """A copy-pasteable reproduction: every word quoted for the shell."""
-        assignments = [shlex.quote(f"{key}={value}") for key, value in self.env.items()]
+    def shell_line(self, raw_env: Mapping[str, str] | None = None) -> str:
+        """A copy-pasteable reproduction: every word quoted for the shell.
+
+        `raw_env` values are shell words left as they are (e.g. "$OUTPUT_DIR").
+        """
+        assignments = [
+            shlex.quote(f"{key}={value}")
+            for key, value in self.env.items()
+            if key not in (raw_env or {})
+        ]
+        assignments += [f"{key}={value}" for key, value in (raw_env or {}).items()]
         words = ["env", *assignments, *map(shlex.quote, self.argv)]
         return f"cd {shlex.quote(str(self.cwd))} && {' '.join(words)}"
 
@@ -96,20 +113,41 @@ def job_environment(cfg: DictConfig, job_dir: Path) -> dict[str, str]:
 
 def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
     script = resolve_script(str(cfg.method.script))
-    return JobCommand(script=script, env=job_environment(cfg, job_dir), cwd=Path.cwd())
+    env = {**launcher_environment(), **job_environment(cfg, job_dir)}
+    return JobCommand(script=script, env=env, cwd=Path.cwd())
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> float:
-    """Run one job in job_dir and return its objective (the best dev metric) for the sweeper."""
+    """Run one job in job_dir and return its objective (the best dev metric) for the sweeper.
+
+    Nothing but Ctrl-C leaves this function as an exception: whatever goes wrong fails this
+    job (recorded where the disk lets it), and the sweep goes on with the others.
+    """
+    # A full disk must not print a traceback for every log line Hydra's file handler drops.
+    logging.raiseExceptions = False
     started = time.monotonic()
-    _claim_job_dir(job_dir)
+    try:
+        return _run_job(cfg, job_dir, started)
+    except KeyboardInterrupt:
+        raise
+    except JobDirectoryTaken as err:
+        log.error("%s", err)  # the other run's record stays as it is
+        return NO_OBJECTIVE
+    except Exception as err:  # noqa: BLE001 - any failure of one job must not stop the sweep
+        return _record_failure(job_dir, err, started)
+
+
+def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
+    claim_job_dir(job_dir)
+    write_snapshot(cfg, job_dir)
+    record_runner(job_dir)
     try:
         validate_job_config(cfg)
     except ConfigError as err:
         # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
         return _record(job_dir, {"status": records.FAILED, "error": str(err)}, started)
     command = build_command(cfg, job_dir)
-    _write_command_file(job_dir, command)
+    write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
     fields = {"config_hash": config_hash(cfg), "command": command.shell_line()}
 
     if cfg.get("dry_run"):
@@ -129,7 +167,10 @@ def run_job(cfg: DictConfig, job_dir: Path) -> float:
         _record(job_dir, {**fields, **_interrupted_fields()}, started)
         raise
     fields["command"] = command.shell_line()
-    return _record(job_dir, {**collect_result(cfg, job_dir, outcome), **fields}, started)
+    result = collect_result(cfg, job_dir, outcome)
+    if _ended_with_the_sweep(outcome):
+        result.update(_interrupted_fields("the sweep's own process died while this job ran"))
+    return _record(job_dir, {**result, **fields}, started)
 
 
 def cpu_thread_share(gpu_env: Mapping[str, str]) -> dict[str, str]:
@@ -165,7 +206,7 @@ def _run_on_a_slot(
         cfg.get("gpus"), int(cfg.get("jobs_per_gpu") or 1), cfg.get("gpu_lock_dir")
     ) as gpu_env:
         command = command.with_env({**gpu_env, **cpu_thread_share(gpu_env)})
-        _write_command_file(job_dir, command)
+        write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
         timeout_min = cfg.get("job_timeout_min")
         log.info("%s: started (the full command is in %s)", job_dir, records.COMMAND_FILE)
         outcome = run_process_group(
@@ -175,6 +216,7 @@ def _run_on_a_slot(
             stdout_path=job_dir / records.STDOUT_FILE,
             stderr_path=job_dir / records.STDERR_FILE,
             timeout_seconds=None if timeout_min is None else float(timeout_min) * 60,
+            watch_pid=sweep_process_to_watch(),
         )
     return outcome, command
 
@@ -215,33 +257,15 @@ def objective(result: Mapping[str, Any]) -> float:
     return NO_OBJECTIVE
 
 
-def _claim_job_dir(job_dir: Path) -> None:
-    """Create command.sh exclusively: a directory another run already claimed is never reused
-    (except by the same SLURM job, requeued)."""
-    job_dir.mkdir(parents=True, exist_ok=True)
+def _record_failure(job_dir: Path, err: Exception, started: float) -> float:
+    """Fail the job with the error as its one line; if even that cannot be written, log it."""
+    message = " ".join(f"{type(err).__name__}: {err}".split())
+    log.error("%s: failed (%s)", job_dir, message)
     try:
-        with open(job_dir / records.COMMAND_FILE, "x"):
-            pass
-    except FileExistsError:
-        if continuation.is_requeued_attempt(job_dir):
-            log.info("%s: requeued by SLURM; going on in the same directory", job_dir)
-            return
-        raise JobDirectoryTaken(
-            f"{job_dir} already holds another run; not overwriting it"
-        ) from None
-    continuation.remember_slurm_job(job_dir)
-
-
-def _write_command_file(job_dir: Path, command: JobCommand) -> None:
-    text = (
-        "#!/usr/bin/env bash\n"
-        "# Reproduces this job: its script with the environment the sweep gave it.\n"
-        "# It writes into OUTPUT_DIR; change OUTPUT_DIR to keep this job's record intact.\n"
-        f"{command.shell_line()}\n"
-    )
-    path = job_dir / records.COMMAND_FILE
-    path.write_text(text)
-    path.chmod(0o755)
+        return _record(job_dir, {"status": records.FAILED, "error": message}, started)
+    except OSError as write_err:
+        log.error("%s: cannot write %s (%s)", job_dir, records.RESULT_FILE, write_err)
+        return NO_OBJECTIVE
 
 
 def _skipped_fields(cfg: DictConfig, job_dir: Path, wanted_hash: str) -> dict[str, Any] | None:
@@ -255,11 +279,17 @@ def _skipped_fields(cfg: DictConfig, job_dir: Path, wanted_hash: str) -> dict[st
     return {**carried, "status": records.SKIPPED, "skipped_from": str(finished_dir.resolve())}
 
 
-def _interrupted_fields() -> dict[str, Any]:
-    return {
-        "status": records.INTERRUPTED,
-        "error": "stopped by Ctrl-C or SIGTERM before the end",
-    }
+def _interrupted_fields(
+    reason: str = "stopped by Ctrl-C or SIGTERM before the end",
+) -> dict[str, Any]:
+    return {"status": records.INTERRUPTED, "error": reason}
+
+
+def _ended_with_the_sweep(outcome: ProcessOutcome) -> bool:
+    """The keeper ended the script because the sweep died (this job runs in a worker)."""
+    sweep_pid = sweep_process_to_watch()
+    signalled = outcome.exit_code is not None and outcome.exit_code < 0
+    return signalled and sweep_pid is not None and not process_alive(sweep_pid)
 
 
 def _primary_metric(cfg: DictConfig) -> str:

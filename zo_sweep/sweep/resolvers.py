@@ -16,16 +16,17 @@ def example_data(kind: str) -> str:
     return str(example_data_root(kind))
 
 
-def job_leaf(override_dirname: str, job_num: int | str) -> str:
-    """`${job_leaf:${hydra.job.override_dirname},${hydra.job.num}}`: the last folder of a job.
+def job_subdir(sweep_dir: str, cell: str, override_dirname: str, job_num: int | str) -> str:
+    """`${job_subdir:<sweep dir>,<model>/<task>_<method>_<data>,<varied keys>,<job num>}`.
 
-    The varied keys, with path separators (from values such as a folder) made harmless so
-    the job stays one folder deep; `job<num>` when no key varies, so jobs never share a folder.
+    A sweep job's folder under the sweep's: the cell, then the varied keys with path
+    separators made harmless, claimed so that no two jobs ever share one (see folders).
     """
-    leaf = str(override_dirname).replace("/", "%2F")
-    return leaf or f"job{job_num}"
+    from zo_sweep.sweep.folders import claim_job_subdir
+
+    return claim_job_subdir(str(sweep_dir), str(cell), str(override_dirname), str(job_num))
 
 
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("example_data", example_data, replace=True)
-    OmegaConf.register_new_resolver("job_leaf", job_leaf, replace=True)
+    OmegaConf.register_new_resolver("job_subdir", job_subdir, replace=True)

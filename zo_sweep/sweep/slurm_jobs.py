@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zo_sweep import records
+from zo_sweep.sweep import continuation
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ REFINABLE = (records.INTERRUPTED, None)
 REQUEST_KEYS = ("partition", "gpus_per_node", "gres", "cpus_per_task", "mem_gb", "timeout_min")
 SBATCH_ERROR = re.compile(r"sbatch: error: (?:Batch job submission failed: )?(.+)")
 # submitit's message when its time-limit signal arrives and the job may not be requeued.
-SUBMITIT_TIMED_OUT = "timed-out"
+SUBMITIT_TIMED_OUT = "not requeued because: timed-out"
 
 
 def submit_or_exit(
@@ -108,6 +109,14 @@ def cancel(jobs: Sequence[Any]) -> None:
         log.info("cancelled SLURM job(s) %s", " ".join(arrays))
 
 
+def job_dirs_by_slurm_id(sweep_dir: Path) -> dict[str, Path]:
+    """The folders the sweep's jobs claimed, by the SLURM job id each noted there."""
+    return {
+        marker.read_text().strip(): marker.parent
+        for marker in sweep_dir.rglob(continuation.SLURM_JOB_FILE)
+    }
+
+
 def final_state(job_id: str) -> str | None:
     """SLURM's state of a job that ended (TIMEOUT, CANCELLED, ...), while scontrol remembers it."""
     done = subprocess.run(
@@ -123,9 +132,21 @@ def final_state(job_id: str) -> str | None:
 def record_unfinished(
     job: Any, job_dir: Path, error: BaseException | None, timeout_min: Any = None
 ) -> str:
-    """Record in job_dir how a job ended that returned no result; returns the status."""
+    """Record in job_dir how a job ended that returned no metric; returns its status.
+
+    The job's own record stands, unless it only says that a signal stopped the job (SLURM
+    knows which) or failed on submitit's time-limit signal.
+    """
+    try:
+        own = records.read_result(job_dir) or {}
+    except ValueError:
+        own = {}
     state = final_state(job.job_id)
-    if state == "TIMEOUT" or SUBMITIT_TIMED_OUT in str(error or ""):
+    said = f"{error or ''} {own.get('error', '')}"
+    timed_out = state == "TIMEOUT" or SUBMITIT_TIMED_OUT in said
+    if own.get("status") not in REFINABLE and not (timed_out and own["status"] == records.FAILED):
+        return str(own["status"])
+    if timed_out:
         status = records.TIMEOUT
         message = f"SLURM time limit reached (hydra.launcher.timeout_min={timeout_min})"
     else:
@@ -133,12 +154,6 @@ def record_unfinished(
         message = f"SLURM job {job.job_id} ended as {state or 'unknown'} without a result"
         if error is not None and status == records.FAILED:
             message = f"{message}: {_last_line(str(error))}"
-    try:
-        own = records.read_result(job_dir) or {}
-    except ValueError:
-        own = {}
-    if own.get("status") not in REFINABLE:
-        return str(own["status"])
     records.write_json_atomic(
         job_dir / records.RESULT_FILE,
         {**own, "status": status, "error": message, "slurm_job_id": job.job_id},
