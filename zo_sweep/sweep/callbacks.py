@@ -8,6 +8,7 @@ SystemExit (one line on stderr), and the outcome of the sweep is kept in OUTCOME
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
 from zo_sweep.sweep import status as sweep_status
+from zo_sweep.sweep.budget import budget_lines, local_gpu_memory_mb
 from zo_sweep.sweep.folders import check_folder_names, claim_fresh_folder
 from zo_sweep.sweep.one_line import one_line_message
+from zo_sweep.sweep.progress import ProgressWatcher
 from zo_sweep.sweep.validation import ConfigError, validate_job_config
 
 
@@ -68,14 +71,62 @@ class Preflight(Callback):
         OUTCOME.output_dir = _claim_output_dir(config, "sweep")
 
 
+class LiveProgress(Callback):
+    """Report the jobs' progress on the console while they run (read from their directories)."""
+
+    def __init__(self) -> None:
+        self.watcher: ProgressWatcher | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Launchers pickle the callbacks for their workers; only the sweep process watches.
+        return {"watcher": None}
+
+    # Preflight (listed first) has claimed the folder and counted the jobs by now.
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._start(config, OUTCOME.output_dir, total=1)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._start(config, OUTCOME.output_dir, OUTCOME.planned_jobs)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._stop()
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._stop()
+
+    def _start(self, config: DictConfig, root: Path | None, total: int | None) -> None:
+        every = float(config.get("progress_every_s") or 0)
+        if every > 0 and root is not None and not config.get("dry_run"):
+            self.watcher = ProgressWatcher(root, total, every)
+            self.watcher.start()
+
+    def _stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
+
 class SweepTally(Callback):
     """At the end, print how many jobs ended in each status and remember the failures."""
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._tally(Path(str(config.hydra.runtime.output_dir)))
+        self._budget(config, Path(str(config.hydra.runtime.output_dir)))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._tally(Path(str(config.hydra.sweep.dir)))
+        self._budget(config, Path(str(config.hydra.sweep.dir)))
+
+    @staticmethod
+    def _budget(config: DictConfig, root: Path) -> None:
+        """A dry run ends with what the real run would cost, from the jobs that already ran."""
+        if config.get("dry_run"):
+            parallel = int(OmegaConf.select(config, "hydra.launcher.n_jobs", default=1) or 1)
+            parallel = (os.cpu_count() or 1) if parallel < 0 else parallel  # joblib: -1 = all
+            lines = budget_lines(
+                root, Path(str(config.output_root)), parallel, local_gpu_memory_mb()
+            )
+            print("\n".join(lines), flush=True)
 
     @staticmethod
     def _tally(root: Path) -> None:

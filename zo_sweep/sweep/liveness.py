@@ -89,3 +89,13 @@ def sweep_process_to_watch() -> int | None:
     if not pid.isdigit() or not same_host or int(pid) == os.getpid():
         return None
     return int(pid)
+
+
+def job_liveness(job_dir: Path) -> Literal["running", "lost"] | None:
+    """`running` or `lost` for a job without a result run on this host; None otherwise."""
+    if (job_dir / records.RESULT_FILE).exists():
+        return None
+    state = runner_state(job_dir)
+    if state == "unknown":
+        return None
+    return "running" if state == "alive" else "lost"

@@ -27,6 +27,18 @@ def job_subdir(sweep_dir: str, cell: str, override_dirname: str, job_num: int | 
     return claim_job_subdir(str(sweep_dir), str(cell), str(override_dirname), str(job_num))
 
 
+def varied_keys() -> str | None:
+    """`${varied_keys:}`: the running job's varied keys (`job<n>` when none vary); None outside a job."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        job = HydraConfig.get().job
+    except ValueError:
+        return None
+    return str(job.override_dirname).replace("/", "%2F") or f"job{job.num}"
+
+
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("example_data", example_data, replace=True)
     OmegaConf.register_new_resolver("job_subdir", job_subdir, replace=True)
+    OmegaConf.register_new_resolver("varied_keys", varied_keys, replace=True)

@@ -19,7 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import PROJECT_ROOT
 
-CONFIG_GROUPS = ("model", "task", "method", "data", "experiment")
+CONFIG_GROUPS = ("model", "task", "method", "data", "experiment", "tracker")
 COMPARISONS = {">": operator.gt, ">=": operator.ge}
 
 
@@ -110,7 +110,12 @@ def check_group_choices(choices: dict[str, list[str]], conf_dir: Path) -> None:
     """Every chosen option of a config group (task=copa,cb) must be a file in conf/<group>/."""
     for group, options in choices.items():
         folder = conf_dir / group
-        known = sorted(str(p.relative_to(folder).with_suffix("")) for p in folder.rglob("*.yaml"))
+        # A leading underscore marks a part other options include, not an option itself.
+        known = sorted(
+            str(p.relative_to(folder).with_suffix(""))
+            for p in folder.rglob("*.yaml")
+            if not p.name.startswith("_")
+        )
         for option in options:
             if option not in known and option != "null":
                 raise ConfigError(f"unknown {group} '{option}' (known: {', '.join(known)})")

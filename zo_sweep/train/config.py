@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, fields
 
 from zo_sweep.train.errors import ConfigError
+from zo_sweep.train.trackers import check_tracker
 
 # A run started without OUTPUT_DIR gets a new folder here, so it never appends to an old run's.
 DEFAULT_OUTPUT_ROOT = "outputs/train"
@@ -57,6 +58,10 @@ class TrainConfig:
     eval_bs: int = 16
     device: str = "auto"
     output_dir: str = ""  # empty: a new timestamped folder under outputs/train/
+    tracker: str = ""  # none | tensorboard | mlflow
+    tracker_dir: str = ""
+    tracker_group: str = ""
+    tracker_run_name: str = ""
 
     @property
     def method(self) -> str:
@@ -153,6 +158,10 @@ HELP = {
     "eval_bs": "examples per evaluation batch",
     "device": "auto, cpu, cuda or cuda:N",
     "output_dir": "where metrics.jsonl and result.json go",
+    "tracker": "experiment tracker to log to live: none, tensorboard or mlflow",
+    "tracker_dir": "where the tracker's files go (mlflow: the folder of its sqlite store)",
+    "tracker_group": "the tracker's group of runs (default: the method)",
+    "tracker_run_name": "the run's name in the tracker (default: the output folder's name)",
 }
 
 
@@ -205,6 +214,7 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(f"BS={config.bs} is not divisible by GRAD_ACCUM={config.grad_accum}")
     if config.lora and not config.targets:
         raise ConfigError("LORA_TARGETS is empty: name the modules that get adapters")
+    check_tracker(config.tracker)
     if config.lora_dropout >= 1:
         raise ConfigError(f"LORA_DROPOUT={config.lora_dropout} must be below 1")
     if not config.output_dir:

@@ -15,6 +15,7 @@ from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import add_lora, load_model, pick_device
 from zo_sweep.train.scoring import encode
+from zo_sweep.train.trackers import Tracker, open_tracker
 
 # Settings that say what ran are top-level fields of result.json; every other one is a
 # hyperparameter, so a new option lands in `hparams` without being listed anywhere.
@@ -31,17 +32,50 @@ DESCRIPTIVE = (
     "output_dir",
     "device",
 )
+# Settings that say where the run is logged, not what it computes.
+LOGGING = ("tracker", "tracker_dir", "tracker_group", "tracker_run_name")
 
 
 def hparams(config: TrainConfig) -> dict:
-    return {name: value for name, value in asdict(config).items() if name not in DESCRIPTIVE}
+    return {
+        name: value
+        for name, value in asdict(config).items()
+        if name not in DESCRIPTIVE and name not in LOGGING
+    }
+
+
+def open_run_tracker(config: TrainConfig, out_dir: Path) -> Tracker | None:
+    """The run in the experiment tracker TRACKER names, with every setting as a parameter."""
+    settings = {k: v for k, v in asdict(config).items() if k not in LOGGING}
+    return open_tracker(
+        config.tracker,
+        config.tracker_dir,
+        config.tracker_group or config.method,
+        config.tracker_run_name or out_dir.name,
+        params=settings,
+        tags={"output_dir": str(out_dir.resolve())},
+    )
 
 
 def train(config: TrainConfig) -> dict:
     """Run one configuration end to end and return the result record it wrote."""
-    started = time.perf_counter()
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    tracker = open_run_tracker(config, out_dir)
+    status = records.FAILED
+    try:
+        result = _train(config, out_dir, tracker)
+        status = result["status"]
+        if tracker is not None:
+            tracker.log_summary(result)
+        return result
+    finally:
+        if tracker is not None:
+            tracker.close(status)
+
+
+def _train(config: TrainConfig, out_dir: Path, tracker: Tracker | None) -> dict:
+    started = time.perf_counter()
     torch.manual_seed(config.seed)
     splits = load_splits(
         config.task,
@@ -69,7 +103,8 @@ def train(config: TrainConfig) -> dict:
             for split in (splits.train, splits.dev, splits.test)
         )
     )
-    outcome = Run(model, tokenizer, splits.task, data, config, out_dir).run()
+    on_record = None if tracker is None else lambda line: tracker.log_metrics(line["step"], line)
+    outcome = Run(model, tokenizer, splits.task, data, config, out_dir, on_record).run()
     result = {
         **outcome.as_dict(),
         "trainer": config.trainer,
