@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shlex
 import time
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import records
 from zo_sweep.sweep import continuation
@@ -61,15 +63,16 @@ METRIC_FIELDS = (
 
 @dataclass(frozen=True)
 class JobCommand:
-    """`bash <script>` run in `cwd` with `env` on top of the inherited environment."""
+    """`bash <script> <args...>` run in `cwd` with `env` on top of the inherited environment."""
 
     script: Path
     env: dict[str, str]
     cwd: Path
+    args: tuple[str, ...] = ()
 
     @property
     def argv(self) -> list[str]:
-        return ["bash", str(self.script)]
+        return ["bash", str(self.script), *self.args]
 
     def with_env(self, extra: Mapping[str, str]) -> JobCommand:
         return replace(self, env={**self.env, **extra})
@@ -112,9 +115,41 @@ def job_environment(cfg: DictConfig, job_dir: Path) -> dict[str, str]:
 
 
 def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
-    script = resolve_script(str(cfg.method.script))
-    env = {**launcher_environment(), **job_environment(cfg, job_dir)}
-    return JobCommand(script=script, env=env, cwd=Path.cwd())
+    """The script runs in `method.cwd` (the old scripts `cd` there and call `python run.py`),
+    else where the sweep was started, with `method.args` after its name."""
+    cwd = script_cwd(cfg)
+    script = resolve_script(str(cfg.method.script), cwd)
+    args = OmegaConf.select(cfg, "method.args", default=None) or []
+    return JobCommand(
+        script=script,
+        env={**launcher_environment(), **job_environment(cfg, job_dir)},
+        cwd=cwd or Path.cwd(),
+        args=tuple(script_argument(arg) for arg in args),
+    )
+
+
+def script_argument(value: Any) -> str:
+    """One word of `method.args`. The command line reads `False` as a boolean; a Python script
+    (HfArgumentParser, argparse with a bool parser) expects it back as written."""
+    return str(value) if isinstance(value, bool) else env_value(value)
+
+
+def script_cwd(cfg: DictConfig) -> Path | None:
+    """`method.cwd` as an absolute folder, or None when it is not set."""
+    cwd = OmegaConf.select(cfg, "method.cwd", default=None)
+    return Path(str(cwd)).expanduser().resolve() if cwd else None
+
+
+def data_fields(cfg: DictConfig) -> dict[str, Any]:
+    """What every job record says about its data: its identity and the split tested on."""
+    try:
+        fields = {
+            "data_id": OmegaConf.select(cfg, "data.id", default=None),
+            "eval_split": OmegaConf.select(cfg, "task.eval_split", default=None),
+        }
+    except OmegaConfBaseException:  # a broken config is reported by the validation
+        return {}
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> float:
@@ -145,10 +180,15 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
         validate_job_config(cfg)
     except ConfigError as err:
         # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
-        return _record(job_dir, {"status": records.FAILED, "error": str(err)}, started)
+        failed = {**data_fields(cfg), "status": records.FAILED, "error": str(err)}
+        return _record(job_dir, failed, started)
     command = build_command(cfg, job_dir)
     write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
-    fields = {"config_hash": config_hash(cfg), "command": command.shell_line()}
+    fields = {
+        **data_fields(cfg),
+        "config_hash": config_hash(cfg),
+        "command": command.shell_line(),
+    }
 
     if cfg.get("dry_run"):
         print(command.shell_line(), flush=True)
@@ -170,7 +210,8 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
     result = collect_result(cfg, job_dir, outcome)
     if _ended_with_the_sweep(outcome):
         result.update(_interrupted_fields("the sweep's own process died while this job ran"))
-    return _record(job_dir, {**result, **fields}, started)
+    # The script's own record says best what it read; the config fills what it does not say.
+    return _record(job_dir, {**fields, **result, "command": fields["command"]}, started)
 
 
 def cpu_thread_share(gpu_env: Mapping[str, str]) -> dict[str, str]:
@@ -222,7 +263,12 @@ def _run_on_a_slot(
 
 
 def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
-    """The record of a run that ended: the script's own result, or what its logs say."""
+    """The record of a run that ended: the script's own result, or what its logs say.
+
+    A script that reported its result and then exited non-zero (MeZO's run.py often fails
+    writing its own result file) keeps its status and metrics, with the exit code and the
+    error line beside them.
+    """
     try:
         result = records.read_result(job_dir) or {}
     except ValueError as err:
@@ -236,14 +282,16 @@ def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> d
             "status": records.TIMEOUT,
             **_error(job_dir, f"ended after job_timeout_min={minutes}"),
         }
+    if "status" not in result:
+        result = {**result, **(_result_from_mezo_log(job_dir, _primary_metric(cfg)) or {})}
+    reported = result.get("status") in (records.OK, records.DIVERGED)
     if outcome.exit_code != 0:
         message = f"script exited with code {outcome.exit_code}"
+        if reported:
+            return {**result, **fields, **_error(job_dir, f"{message} after its result")}
         return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
     if "status" in result:
         return {**result, **fields}
-    from_log = _result_from_mezo_log(job_dir, _primary_metric(cfg))
-    if from_log is not None:
-        return {**result, **fields, **from_log}
     message = "script exited 0 but wrote no result.json and no '===== Train set N =====' summary"
     return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
 
@@ -316,13 +364,14 @@ def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
 
 def _error(job_dir: Path, message: str) -> dict[str, Any]:
     tail = _tail(job_dir / records.STDERR_FILE, ERROR_TAIL_LINES)
-    last_line = next((line for line in reversed(tail) if line.strip()), "")
-    error = f"{message}: {last_line.strip()}" if last_line else message
-    return {"error": error, "error_tail": tail}
+    line = records.error_line(tail)
+    return {"error": f"{message}: {line}" if line else message, "error_tail": tail}
 
 
 def _tail(path: Path, lines: int, max_bytes: int = 64_000) -> list[str]:
-    return (records.read_tail(path, max_bytes) or "").splitlines()[-lines:]
+    """The last lines of a log; a progress bar's redraws (joined by \r) count as lines."""
+    text = records.read_tail(path, max_bytes) or ""
+    return [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()][-lines:]
 
 
 def _record(job_dir: Path, fields: dict[str, Any], started: float) -> float:

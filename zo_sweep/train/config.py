@@ -28,6 +28,9 @@ class TrainConfig:
     task_name: str = ""
     syn_task: str = ""
     eval_task: str = ""
+    eval_root: str = ""
+    eval_split: str = ""  # validation | test; empty: the task's own
+    data_tag: str = ""
     data_kind: str = "original"
     trainer: str = "zo"  # zo (MeZO) | regular (first-order)
     mode: str = "ft"  # ft (all parameters) | lora
@@ -88,6 +91,7 @@ CHOICES = {
     "optim": ("adamw", "sgd"),
     "lr_scheduler": ("constant", "linear"),
     "train_objective": ("", "ce", "lm"),
+    "eval_split": ("", "validation", "test"),
     "score": ("mean", "sum"),
     "dtype": ("auto", "float32", "bfloat16", "float16"),
 }
@@ -128,6 +132,9 @@ HELP = {
     "task_name": "task name when the folder's name does not say it",
     "syn_task": "second data folder whose train split is mixed in",
     "eval_task": "data folder the test split comes from (default: the task's own folder)",
+    "eval_root": "folder of original task folders the test split comes from (synthetic runs)",
+    "eval_split": "split the test examples come from: validation or test; empty: the task's",
+    "data_tag": "name of the dataset in records (default: from the data folder's path)",
     "data_kind": "original, synthetic or orig_n_syn (recorded)",
     "trainer": "zo (MeZO) or regular (first-order)",
     "mode": "ft (all parameters) or lora (adapters)",

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from zo_sweep import records
-from zo_sweep.data import load_splits
+from zo_sweep.data import data_identity, load_splits
 from zo_sweep.train.config import TrainConfig
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
@@ -26,6 +26,9 @@ DESCRIPTIVE = (
     "task_name",
     "syn_task",
     "eval_task",
+    "eval_root",
+    "eval_split",
+    "data_tag",
     "data_kind",
     "trainer",
     "mode",
@@ -82,6 +85,8 @@ def _train(config: TrainConfig, out_dir: Path, tracker: Tracker | None) -> dict:
         task_name=config.task_name or None,
         synthetic_dir=config.syn_task or None,
         eval_dir=config.eval_task or None,
+        eval_root=config.eval_root or None,
+        eval_split=config.eval_split or None,
         num_train=config.train,
         num_dev=config.dev,
         num_eval=config.eval,
@@ -114,7 +119,14 @@ def _train(config: TrainConfig, out_dir: Path, tracker: Tracker | None) -> dict:
         "model_path": config.model,
         "task": splits.task.name,
         "task_dir": config.task,
-        "test_dir": config.eval_task or config.task,
+        "test_dir": str(splits.sources.eval.parent),
+        "test_file": str(splits.sources.eval),
+        "eval_split": splits.eval_split,
+        "data_id": data_identity(
+            splits.sources.task_dir.parent,
+            config.data_tag or None,
+            Path(config.syn_task).parent if config.syn_task else None,
+        ),
         "data_kind": config.data_kind,
         "hparams": hparams(config),
         "sizes": {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},
