@@ -23,6 +23,7 @@ COMMAND_FILE = "command.sh"
 STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
 HYDRA_DIR = ".hydra"
+TRAJECTORY_FILE = "trajectory.npz"  # a MeZO run's checkpoint (zo_sweep.train.trajectory)
 # Who runs the job while it runs (pid, host, start times), so a dead job reads as lost.
 PROCESS_FILE = "process.json"
 
@@ -143,6 +144,15 @@ def read_predictions(job_dir: str | Path) -> dict[str, tuple[Any, Any]] | None:
         except (json.JSONDecodeError, KeyError, TypeError):
             return None  # a file that is not whole cannot be paired example by example
     return correct or None
+
+
+def keep_metrics_up_to(job_dir: str | Path, step: int) -> None:
+    """Drop the lines logged after `step` (a run going on from its checkpoint logs them again)."""
+    kept = [line for line in read_metrics(job_dir) if line.get("step", 0) <= step]
+    path = Path(job_dir) / METRICS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(line) + "\n" for line in kept))
+    tmp.replace(path)
 
 
 def read_tail(path: str | Path, max_bytes: int) -> str | None:

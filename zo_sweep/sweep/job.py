@@ -25,6 +25,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import records
+from zo_sweep.sweep import continuation
 from zo_sweep.sweep.gpu_slots import gpu_slot
 from zo_sweep.sweep.job_files import (
     RERUN_ENV,
@@ -196,6 +197,8 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
         skipped = _skipped_fields(cfg, job_dir, fields["config_hash"])
         if skipped is not None:
             return _record(job_dir, {**fields, **skipped}, started)
+        purpose_dir = Path(str(cfg.output_root)) / str(cfg.purpose)
+        continuation.adopt_checkpoint(purpose_dir, fields["config_hash"], job_dir)
 
     try:
         with sigterm_as_interrupt():

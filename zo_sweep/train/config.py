@@ -52,6 +52,7 @@ class TrainConfig:
     wd: float = 0.0
     lr_scheduler: str = "constant"  # constant | linear
     n_perturb: int = 1
+    checkpoint_steps: int = 500  # zo: save the trajectory every this many steps (0: never)
     grad_accum: int = 1
     grad_ckpt: bool = False
     train_objective: str = ""  # ce | lm; empty: the task's own
@@ -103,6 +104,7 @@ NON_NEGATIVE = (
     "eval",
     "eval_steps",
     "log_steps",
+    "checkpoint_steps",
     "wd",
     "lora_dropout",
     "seed",
@@ -154,6 +156,7 @@ HELP = {
     "wd": "weight decay",
     "lr_scheduler": "learning-rate schedule",
     "n_perturb": "MeZO perturbations averaged per step",
+    "checkpoint_steps": "MeZO: save the trajectory (trajectory.npz) every this many steps; 0: never",
     "grad_accum": "first-order micro-batches per step",
     "grad_ckpt": "gradient checkpointing (first-order)",
     "train_objective": "ce (cross-entropy over candidates) or lm; empty: the task's own",

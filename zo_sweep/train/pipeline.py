@@ -79,8 +79,6 @@ def train(config: TrainConfig) -> dict:
 
 def _train(config: TrainConfig, out_dir: Path, tracker: Tracker | None) -> dict:
     started = time.perf_counter()
-    # metrics.jsonl is appended to as the run goes: one left by an earlier run here is stale.
-    (out_dir / records.METRICS_FILE).unlink(missing_ok=True)
     torch.manual_seed(config.seed)
     splits = load_splits(
         config.task,
