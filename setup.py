@@ -9,7 +9,10 @@ from setuptools import find_packages, setup
 RESOURCES = {"zo_sweep.conf": "conf", "zo_sweep.legacy_scripts": "legacy_scripts"}
 
 setup(
-    packages=[*find_packages(include=["zo_sweep", "zo_sweep.*"]), *RESOURCES],
+    packages=[
+        *find_packages(include=["zo_sweep", "zo_sweep.*", "hydra_plugins", "hydra_plugins.*"]),
+        *RESOURCES,
+    ],
     package_dir=RESOURCES,
     package_data={
         "zo_sweep": ["example_data/**/*.jsonl", "data/templates/*.j2"],

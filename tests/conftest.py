@@ -1,7 +1,9 @@
-"""Shared fixtures: a tiny random Llama model folder, built once per test session."""
+"""Shared fixtures: a tiny random Llama model folder and a SLURM cluster, once per session."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,22 @@ def compose_config():
             return compose("config", overrides=list(overrides))
 
     return composed
+
+
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real one-node SLURM cluster for the session; SLURM_CONF points every client at it."""
+    from helpers.slurm_cluster import running_cluster, why_no_cluster
+
+    reason = why_no_cluster()
+    if reason:
+        pytest.skip(reason)
+    with running_cluster(tmp_path_factory.mktemp("slurm")) as conf:
+        previous = os.environ.get("SLURM_CONF")
+        os.environ["SLURM_CONF"] = str(conf)
+        try:
+            yield conf
+        finally:
+            if previous is None:
+                os.environ.pop("SLURM_CONF", None)
+            else:
+                os.environ["SLURM_CONF"] = previous

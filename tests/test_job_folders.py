@@ -82,7 +82,7 @@ def test_a_sweep_started_in_the_same_second_as_another_gets_its_own_folder(
         (folder / "other_job" / "command.sh").write_text("# another sweep's job\n")
     done = run_sweep("-m", "lr=1e-6,2e-6", f"method.script={probe}", f"output_root={tmp_path}")
     assert done.returncode == 0, done.stderr
-    tally = done.stdout.strip().splitlines()[-1]
+    tally = next(line for line in done.stdout.splitlines() if " jobs: " in line)
     assert tally.startswith("2 jobs: 2 ok (") and tally.endswith("_2)"), tally
     sweep_dir = Path(tally.split("(", 1)[1].rstrip(")"))
     assert sweep_dir.with_name(sweep_dir.name.removesuffix("_2")) in taken

@@ -56,4 +56,11 @@ def test_slurm_preset_composes_with_overrides() -> None:
     assert done.returncode == 0, done.stderr
     for line in ("partition: gpu", "mem_gb: 32", "gpus_per_node: 1", "array_parallelism: 16"):
         assert line in done.stdout
-    assert "hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in done.stdout
+    assert "hydra_plugins.zo_sweep_launchers.slurm.SweepSlurmLauncher" in done.stdout
+
+
+def test_slurm_cpu_preset_asks_for_no_gpu() -> None:
+    done = run_sweep("hydra/launcher=slurm_cpu", "--cfg", "hydra")
+    assert done.returncode == 0, done.stderr
+    assert "gpus_per_node: null" in done.stdout
+    assert "SweepSlurmLauncher" in done.stdout

@@ -64,7 +64,14 @@ def test_module_entry_point_prints_the_compare_table(archive: Path) -> None:
         "fo_lora",
         "original",
     ]
-    assert row.split() == ["llama1b", "copa", "0.65", "0.75", "0.1", "0.85"]
+    assert row.split() == [
+        "llama1b",
+        "copa",
+        *("0.650", "±", "0.071", "(n=2)"),
+        *("0.750", "±", "0.071", "(n=2)"),
+        "+0.100",
+        *("0.850", "(n=1)"),
+    ]
 
 
 def test_csv_of_the_best_view(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,14 +88,18 @@ def test_csv_of_the_best_view(archive: Path, capsys: pytest.CaptureFixture[str])
 def test_json_markdown_latex_and_terminal_formats(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, out, _ = run_cli(capsys, str(archive), "--format", "json")
+    _, out, _ = run_cli(capsys, str(archive), "--format", "json", "--purpose", "all")
     rows = json.loads(out)
     assert len(rows) == 7 and {"lr", "status", "path", "timestamp"} <= set(rows[0])
-    _, out, _ = run_cli(capsys, str(archive), "--view", "best", "--format", "markdown")
+    _, out, _ = run_cli(
+        capsys, str(archive), "--view", "best", "--format", "markdown", "--purpose", "paper"
+    )
     assert out.splitlines()[0].startswith("| model") and "|:--" in out.splitlines()[1]
-    _, out, _ = run_cli(capsys, str(archive), "--view", "compare", "--format", "latex")
+    _, out, _ = run_cli(
+        capsys, str(archive), "--view", "compare", "--format", "latex", "--purpose", "paper"
+    )
     assert "\\begin{tabular}" in out and "zo synthetic-original" in out
-    _, out, _ = run_cli(capsys, str(archive), "--view", "failures")
+    _, out, _ = run_cli(capsys, str(archive), "--view", "failures", "--purpose", "paper")
     assert out.splitlines()[2].split()[-3:-1] == ["failed", "OOM"]
 
 
@@ -96,9 +107,24 @@ def test_out_file_takes_its_format_from_the_suffix(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "tables" / "best.csv"
-    code, stdout, stderr = run_cli(capsys, str(archive), "--view", "best", "--out", str(out))
+    code, stdout, stderr = run_cli(
+        capsys, str(archive), "--view", "best", "--out", str(out), "--purpose", "paper"
+    )
     assert code == 0 and stdout == "" and "wrote" in stderr
     assert len(pd.read_csv(out)) == 3
+
+
+def test_several_purposes_are_listed_and_one_must_be_chosen(
+    archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, str(archive), "--view", "best")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "paper (6 jobs)" in err and "debug (1 jobs)" in err and "--purpose all" in err
+    code, _, err = run_cli(capsys, str(archive), "--view", "best", "--purpose", "all")
+    # Purpose is not a training setting: debug's job reruns paper's seed 0, the later one counts.
+    assert code == 0 and "note: 1 rerun of an identical configuration and seed left out" in err
+    code, out, _ = run_cli(capsys, str(archive), "--view", "runs", "--purpose", "all")
+    assert code == 0 and "debug" in out  # ... but every job is listed
 
 
 def test_filters_narrow_the_rows(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -106,6 +132,7 @@ def test_filters_narrow_the_rows(archive: Path, capsys: pytest.CaptureFixture[st
         return json.loads(run_cli(capsys, str(archive), "--format", "json", *filters)[1])
 
     assert {row["method"] for row in rows("--method", "fo_lora")} == {"fo_lora"}
+    assert {row["purpose"] for row in rows("--purpose", "all")} == {"paper", "debug"}
     assert len(rows("--data", "original,synthetic", "--purpose", "paper")) == 6
     assert [row["status"] for row in rows("--status", "failed")] == ["failed"]
     assert {row["purpose"] for row in rows("--since", "2024-01-01")} == {"paper"}
@@ -126,7 +153,7 @@ def test_corrupt_file_is_a_one_line_warning(
 ) -> None:
     job = next(archive.rglob(records.RESULT_FILE)).parent
     (job / records.RESULT_FILE).write_text("{not json")
-    code, out, err = run_cli(capsys, str(archive), "--status", "corrupt")
+    code, out, err = run_cli(capsys, str(archive), "--status", "corrupt", "--purpose", "all")
     assert code == 0 and "corrupt" in out
     warning_lines = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warning_lines) == 1 and str(job / records.RESULT_FILE) in warning_lines[0]

@@ -48,7 +48,9 @@ def job_config(**overrides: Any) -> dict[str, Any]:
     groups = {"model": "name", "task": "name", "method": "name", "data": "name"}
     for key, value in overrides.items():
         if key in groups:
-            config[key] = {**config[key], groups[key]: value}
+            # A name picks the option; a mapping overrides keys of the group (data.root, ...).
+            changes = value if isinstance(value, dict) else {groups[key]: value}
+            config[key] = {**config[key], **changes}
         else:
             config[key] = value
     return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,15 @@ needs_trainer = pytest.mark.skipif(
 )
 
 
-def tiny_sweep(root: Path, model_dir: Path, *extra: str) -> None:
+def tiny_sweep(root: Path, model_dir: Path, *extra: str) -> str:
+    """Run the sweep; returns its standard output."""
     done = run_sweep(
         f"model.id={model_dir}", "model.name=tiny", "task=sst2", "method=fo_lora",
         f"output_root={root}", "steps=2", "num_train=8", "num_dev=8", "num_eval=8", "gpus=[]",
         *extra, "-m", "lr=1e-3,1e-4", timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
 
 
 @needs_app
@@ -46,7 +49,7 @@ def sweep_root(
     tiny_model_dir: Path, repo_root: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     root = tmp_path_factory.mktemp("sweep")
-    tiny_sweep(root, tiny_model_dir)
+    (root / "sweep_stdout.txt").write_text(tiny_sweep(root, tiny_model_dir))
     return root
 
 
@@ -70,4 +73,27 @@ def test_views_and_plots_on_the_sweep(sweep_root: Path, tmp_path: Path) -> None:
     assert list(views.compare(frame).columns) == ["model", "task", "fo_lora original"]
     assert views.failures(frame).empty
     names = sorted(path.name for path in write_plots(frame, tmp_path))
-    assert names == ["curves_tiny_sst2_fo_lora_original.png", "lr_tiny_sst2.png"]
+    assert names == ["curves_tiny_sst2.png", "lr_tiny_sst2.png"]
+
+
+@needs_trainer
+def test_every_job_writes_one_prediction_per_test_example(sweep_root: Path) -> None:
+    for job in load(sweep_root)["path"]:
+        lines = [json.loads(line) for line in (Path(job) / "predictions.jsonl").open()]
+        assert len(lines) == 8
+        assert len({line["id"] for line in lines}) == 8
+        result = json.loads((Path(job) / "result.json").read_text())
+        # Ids name the file the test examples came from (MeZO's protocol: the validation file).
+        assert all(line["id"].startswith(f"{result['eval_split']}:") for line in lines)
+        assert all(line["prediction"] in (0, 1) and line["gold"] in (0, 1) for line in lines)
+        correct = sum(line["prediction"] == line["gold"] for line in lines) / 8
+        assert correct == pytest.approx(result["test_at_best"])
+
+
+@needs_trainer
+def test_the_sweep_ends_with_its_verdict(sweep_root: Path) -> None:
+    stdout = (sweep_root / "sweep_stdout.txt").read_text()
+    tally_at = stdout.index("2 jobs: 2 ok")
+    verdict = stdout[tally_at:].splitlines()[1:]
+    assert verdict[0].startswith("verdict")
+    assert verdict[1].startswith("  tiny sst2 fo_lora original: lr ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from zo_sweep.data.tasks import Example, load_task_spec
@@ -48,17 +50,23 @@ def test_test_metrics_come_from_the_best_dev_state(tiny_model_dir, tmp_path, mod
     seen: dict[str, list[float]] = {"dev": [], "test": []}
 
     def fake_evaluate(split) -> dict[str, float]:
-        # The zero-shot run evaluates dev then test; afterwards only dev until the final test.
-        calls = len(seen["dev"]) + len(seen["test"])
-        kind = "test" if calls == 1 or len(seen["dev"]) == 4 else "dev"
-        seen[kind].append(weight_sum(model))
-        return {"accuracy": next(dev_scores) if kind == "dev" else 0.25}
+        seen["dev"].append(weight_sum(model))
+        return {"accuracy": next(dev_scores)}
 
-    run.evaluate = fake_evaluate
+    def fake_test() -> dict[str, float]:
+        seen["test"].append(weight_sum(model))
+        run.test_predictions = [len(seen["test"]) % 2] * len(items)  # 1 zero-shot, 0 at best
+        return {"accuracy": 0.25}
+
+    run.evaluate, run.test = fake_evaluate, fake_test
     outcome = run.run()
     assert (outcome.best_step, outcome.best_dev, outcome.final_dev) == (4, 0.9, 0.7)
     assert outcome.test_at_best == 0.25 and len(seen["test"]) == 2
     # The weights tested at the end are those of step 4, not those of step 6.
     assert seen["test"][-1] == pytest.approx(seen["dev"][2], abs=1e-9)
     assert seen["test"][-1] != pytest.approx(seen["dev"][3], abs=1e-6)
+    # predictions.jsonl holds the predictions of the best state, one line per test example.
+    lines = (tmp_path / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == len(items)
+    assert all(json.loads(line)["prediction"] == 0 for line in lines)
     assert not list(tmp_path.glob("best_state*"))

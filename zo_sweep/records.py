@@ -18,10 +18,12 @@ from typing import Any
 
 RESULT_FILE = "result.json"
 METRICS_FILE = "metrics.jsonl"
+PREDICTIONS_FILE = "predictions.jsonl"
 COMMAND_FILE = "command.sh"
 STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
 HYDRA_DIR = ".hydra"
+TRAJECTORY_FILE = "trajectory.npz"  # a MeZO run's checkpoint (zo_sweep.train.trajectory)
 # Who runs the job while it runs (pid, host, start times), so a dead job reads as lost.
 PROCESS_FILE = "process.json"
 
@@ -37,9 +39,18 @@ STATUSES = (OK, FAILED, DIVERGED, INTERRUPTED, TIMEOUT, SKIPPED, DRY_RUN)
 
 # MeZO's run.py ends a run with these two lines; old logs and foreign scripts are read by them.
 TRAIN_SET_LINE = re.compile(r"^=+\s*Train set\s+(\S+)\s*=+\s*$")
-# numpy 2 prints scalars as `np.float64(0.61)`; the metrics dict of a log holds them bare.
-NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.\w+\(([^()]*)\)")
-NOT_A_NUMBER = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
+# How numpy 2 and torch print a number inside a dict: np.float64(0.61), np.float32(0.5),
+# numpy.int64(3), tensor(0.6100), tensor(0.61, device='cuda:0'). The wrapper is dropped.
+NUMBER_WRAPPER = re.compile(
+    r"\b(?:(?:np|numpy|torch)\.)?(?:float(?:16|32|64|128)?|u?int(?:8|16|32|64)?|bool_|tensor)"
+    r"\(\s*([^(),]*?)\s*(?:,[^()]*)?\)"
+)
+# Python prints a float NaN or infinity as a bare name, which is no literal.
+NON_FINITE = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
+# A line that names an exception ("ValueError: ...", "torch.OutOfMemoryError: ...").
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit|Warning)\b")
+# A progress bar's redraw ("  40%|####      | 4/10 [00:01<00:02, 3.1it/s]").
+PROGRESS_LINE = re.compile(r"\d+%\|.*\||\d+(?:\.\d+)?\s*(?:it/s|s/it)\b")
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
@@ -49,8 +60,7 @@ def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd, tmp = _temp_file_beside(path)
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(_json_safe(payload), handle, indent=2, sort_keys=True)
@@ -61,6 +71,12 @@ def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _temp_file_beside(path: Path) -> tuple[int, Path]:
+    """A new file next to `path` to rename over it, with the mode the umask gives new files."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
 
 
 def read_result(job_dir: str | Path) -> dict[str, Any] | None:
@@ -97,6 +113,46 @@ def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
         if isinstance(record, dict):
             records.append(record)
     return records
+
+
+def write_predictions(job_dir: str | Path, lines: Iterable[dict[str, Any]]) -> None:
+    """Write predictions.jsonl (one line per test example: id, prediction, gold) atomically."""
+    path = Path(job_dir) / PREDICTIONS_FILE
+    fd, tmp = _temp_file_beside(path)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            for line in lines:
+                handle.write(json.dumps(_json_safe(line)) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_predictions(job_dir: str | Path) -> dict[str, tuple[Any, Any]] | None:
+    """(prediction, gold) of each test example by id; None without a readable file."""
+    path = Path(job_dir) / PREDICTIONS_FILE
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    correct = {}
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            correct[str(record["id"])] = (record["prediction"], record["gold"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            return None  # a file that is not whole cannot be paired example by example
+    return correct or None
+
+
+def keep_metrics_up_to(job_dir: str | Path, step: int) -> None:
+    """Drop the lines logged after `step` (a run going on from its checkpoint logs them again)."""
+    kept = [line for line in read_metrics(job_dir) if line.get("step", 0) <= step]
+    path = Path(job_dir) / METRICS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(line) + "\n" for line in kept))
+    tmp.replace(path)
 
 
 def read_tail(path: str | Path, max_bytes: int) -> str | None:
@@ -169,9 +225,24 @@ def _strip_lines(lines: Iterable[str]) -> Iterator[str]:
         yield stripped
 
 
+def error_line(lines: Iterable[str]) -> str:
+    """The line that says why a script failed: the last exception line of its output, else
+    its last line that is not a progress bar's redraw ("" when there is none)."""
+    meaningful = [line.strip() for line in lines if line.strip()]
+    meaningful = [line for line in meaningful if not PROGRESS_LINE.search(line)]
+    exceptions = [line for line in meaningful if EXCEPTION_LINE.match(line)]
+    if exceptions:
+        return exceptions[-1]
+    return meaningful[-1] if meaningful else ""
+
+
 def literal_metrics(text: str) -> str:
-    """A printed metrics dict as Python literals: numpy scalars unwrapped, nan and inf as None."""
-    return NOT_A_NUMBER.sub("None", NUMPY_SCALAR.sub(r"\1", text))
+    """A printed metrics dict as Python literals: numpy and torch wrappers dropped, nan and
+    inf as None."""
+    previous = None
+    while previous != text:  # unwrap nested wrappers: tensor(np.float64(0.5))
+        previous, text = text, NUMBER_WRAPPER.sub(r"\1", text)
+    return NON_FINITE.sub("None", text)
 
 
 def _literal_dict(text: str) -> dict[str, Any] | None:

@@ -15,6 +15,10 @@ from zo_sweep.summary.load import DEFAULT_DIR, SummaryWarning, load
 # --<option> VALUE keeps the rows whose column equals one of the (comma-separated) values.
 FILTER_COLUMNS = ("purpose", "model", "task", "method", "data", "status")
 PROG = "python -m zo_sweep.summary"
+# `--purpose all` looks at every purpose at once; without --purpose there must be only one.
+ALL_PURPOSES = "all"
+# Views and plots that aggregate runs, and so may leave reruns out.
+AGGREGATED_VIEWS = ("best", "compare")
 # The tables of views.VIEWS, and how far each job has come (read from its files).
 VIEWS = {**views.VIEWS, "progress": progress.progress}
 
@@ -47,7 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", type=Path, help="write the table to this file (format from suffix)"
     )
-    parser.add_argument("--plot", type=Path, metavar="DIR", help="also write PNG plots to DIR")
+    parser.add_argument(
+        "--percent", action="store_true", help="compare: percentages with one decimal"
+    )
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="also write figures to DIR")
+    parser.add_argument(
+        "--plot-format", choices=("png", "pdf"), default="png", help="figure file format"
+    )
     parser.add_argument(
         "--export",
         nargs=2,
@@ -59,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
             f"--{column}",
             action="append",
             metavar="NAME",
-            help=f"keep only this {column} (repeatable, or a,b)",
+            help=f"keep only this {column} (repeatable, or a,b)"
+            + (f"; '{ALL_PURPOSES}' for every purpose" if column == "purpose" else ""),
         )
     parser.add_argument(
         "--since", metavar="DATE", help="keep jobs started on or after DATE (e.g. 2024-05-01)"
@@ -77,10 +88,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"no jobs found under {', '.join(map(str, dirs))} (after filters)", file=sys.stderr)
     if args.export:
         return export(frame, *args.export)
+    if not args.purpose and args.view != "progress":
+        require_one_purpose(frame)
+    if args.view in AGGREGATED_VIEWS or args.plot:
+        report_dropped_reruns(frame)
     table = VIEWS[args.view](frame)
     if args.view == "progress":
         print(progress.headline(table), file=sys.stderr, flush=True)
-    text = render.render(table, render.format_for(args.out, args.format))
+    text = render.render(table, render.format_for(args.out, args.format), percent=args.percent)
     if args.out:
         _write_table(args.out, text)
         print(f"wrote {args.out} ({len(table)} rows)", file=sys.stderr)
@@ -89,9 +104,30 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from zo_sweep.summary.plots import write_plots  # matplotlib only when asked for
 
-        written = write_plots(frame, args.plot)
+        written = write_plots(frame, args.plot, file_format=args.plot_format)
         print(f"wrote {len(written)} plots to {args.plot}", file=sys.stderr)
     return 0
+
+
+def require_one_purpose(frame: pd.DataFrame) -> None:
+    """Different purposes are different studies: with several, the user picks one."""
+    counts = frame["purpose"].value_counts()
+    if len(counts) > 1:
+        listed = ", ".join(f"{name} ({count} jobs)" for name, count in counts.items())
+        raise UsageError(
+            f"jobs of {len(counts)} purposes: {listed}; "
+            f"choose one with --purpose NAME (or --purpose {ALL_PURPOSES})"
+        )
+
+
+def report_dropped_reruns(frame: pd.DataFrame) -> None:
+    dropped = views.dropped_reruns(frame)
+    if dropped:
+        print(
+            f"note: {dropped} rerun{'s' if dropped != 1 else ''} of an identical configuration "
+            "and seed left out (the latest run counts)",
+            file=sys.stderr,
+        )
 
 
 def _write_table(path: Path, text: str) -> None:
@@ -135,6 +171,8 @@ def filter_rows(frame: pd.DataFrame, args: argparse.Namespace) -> pd.DataFrame:
     keep = pd.Series(True, index=frame.index)
     for column in FILTER_COLUMNS:
         wanted = getattr(args, column)
+        if column == "purpose" and wanted and ALL_PURPOSES in wanted:
+            continue
         if wanted:
             values = {
                 value.strip() for item in wanted for value in item.split(",") if value.strip()

@@ -44,7 +44,7 @@ def export_jobs(frame: pd.DataFrame, kind: str, dest: Path) -> int:
 
 def group_of(row: Mapping[str, Any]) -> str:
     """`<purpose>/<model>/<task>_<method>_<data>`, as the live trackers group runs."""
-    cell = "_".join(str(row.get(key)) for key in schema.CELL[1:])
+    cell = "_".join(str(row.get(key)) for key in ("task", "method", "data"))
     return f"{row.get('purpose')}/{row.get('model')}/{cell}"
 
 

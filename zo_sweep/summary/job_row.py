@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from zo_sweep import records
-from zo_sweep.summary import schema
+from zo_sweep.summary import identity, schema
 from zo_sweep.sweep.liveness import runner_state
 
 CONFIG_FILE = Path(records.HYDRA_DIR) / "config.yaml"
@@ -36,7 +36,7 @@ CONFIG_FIELDS = {
     "task": "task.name",
     "method": "method.name",
     "data": "data.name",
-    "data_id": "data.tag",  # a named dataset; rows_to_frame falls back to the data kind
+    "data_id": "data.id",
     "lr": "lr",
     "bs": "bs",
     "steps": "steps",
@@ -47,6 +47,8 @@ CONFIG_FIELDS = {
     "num_train": "num_train",
 }
 RESULT_FIELDS = (*schema.RESULT_COLUMNS, "skipped_from", "config_hash")
+# Fields the record says best and the config says otherwise (a job without a record yet).
+RECORD_OVER_CONFIG = ("data_id",)
 
 
 class RowProblem(Exception):
@@ -58,7 +60,9 @@ def read_job_row(job_dir: Path, *, now: float | None = None) -> tuple[dict[str, 
     problems: list[str] = []
     row: dict[str, Any] = {"path": str(job_dir), "timestamp": path_timestamp(job_dir)}
     try:
-        row.update(config_fields(read_config(job_dir)))
+        config = read_config(job_dir)
+        row.update(config_fields(config))
+        row[schema.SETTINGS] = identity.training_settings(config)
     except RowProblem as problem:
         problems.append(str(problem))
     try:
@@ -95,6 +99,7 @@ def read_result(job_dir: Path) -> dict[str, Any] | None:
 
 def result_fields(result: dict[str, Any]) -> dict[str, Any]:
     fields = {key: result.get(key) for key in RESULT_FIELDS}
+    fields.update({key: result[key] for key in RECORD_OVER_CONFIG if result.get(key)})
     fields["status"] = result["status"]
     fields["error"] = _last_line(result.get("error")) or _last_line(result.get("error_tail"))
     return fields
@@ -192,6 +197,9 @@ def _resolve_interpolations(config: dict[str, Any], fields: dict[str, Any]) -> d
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from zo_sweep.sweep.resolvers import register_resolvers
+
+    register_resolvers()  # e.g. data.id is `${data_id:...}`
     conf = OmegaConf.create(config)
     resolved = {}
     for name, value in fields.items():

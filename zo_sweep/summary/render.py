@@ -1,4 +1,8 @@
-"""Tables to text: a terminal table, csv, markdown, json or latex."""
+"""Tables to text: a terminal table, csv, markdown, json or latex.
+
+Cells may be numbers, text, or `cells.Measure` / `cells.Delta` (the compare view), which
+render themselves per format; `percent` shows those as percentages with one decimal.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +12,65 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from zo_sweep.summary import cells, latex
+from zo_sweep.summary.cells import Delta, Measure
+
 FLOAT_FORMAT = "{:.4g}"
 EMPTY = ""
+RICH_CELLS = (Measure, Delta)
 
 
-def as_terminal(frame: pd.DataFrame) -> str:
+def as_terminal(frame: pd.DataFrame, percent: bool = False) -> str:
     if frame.empty:
         return "(no rows)"
     # Text left, numbers right (tabulate recognises the rounded numbers as numbers).
-    return tabulate(
-        _display(frame), headers="keys", tablefmt="simple", showindex=False, disable_numparse=False
+    table = tabulate(
+        _display(frame, cells.PLAIN, percent),
+        headers="keys",
+        tablefmt="simple",
+        showindex=False,
+        # Rich cells are text already: "+0.100" must not become 0.1.
+        disable_numparse=[i for i, column in enumerate(frame.columns) if _is_rich(frame[column])],
     )
+    return table + "".join(f"\n{note}" for note in _notes(frame))
 
 
-def as_markdown(frame: pd.DataFrame) -> str:
-    return _display(frame).to_markdown(index=False)
+def as_markdown(frame: pd.DataFrame, percent: bool = False) -> str:
+    # A `|` inside a cell would end it: escaped, it shows as itself.
+    shown = _display(frame, cells.MARKDOWN, percent).map(_escape_pipe)
+    shown.columns = [_escape_pipe(str(column)) for column in shown.columns]
+    table = shown.to_markdown(index=False, disable_numparse=True, colalign=_align(frame))
+    return table + "".join(f"\n\n{note}" for note in _notes(frame))
 
 
-def as_latex(frame: pd.DataFrame) -> str:
-    return _display(frame).to_latex(index=False)
+def as_latex(frame: pd.DataFrame, percent: bool = False) -> str:
+    shown = _display(frame, cells.LATEX, percent)
+    rich = [_is_rich(frame[column]) for column in frame.columns]
+    rows = [
+        [
+            value if is_rich else latex.escape(value)
+            for value, is_rich in zip(row, rich, strict=True)
+        ]
+        for row in shown.itertuples(index=False)
+    ]
+    notes = [note.replace("†", cells.STEP_0_MARK[cells.LATEX]) for note in _notes(frame)]
+    numeric = [side == "right" for side in _align(frame)]
+    return latex.tabular(list(map(str, frame.columns)), rows, numeric, notes)
 
 
-def as_csv(frame: pd.DataFrame) -> str:
-    return _with_text_timestamps(frame).to_csv(index=False)
+def as_csv(frame: pd.DataFrame, percent: bool = False) -> str:
+    return _plain_cells(frame, percent).to_csv(index=False)
 
 
-def as_json(frame: pd.DataFrame) -> str:
-    return _with_text_timestamps(frame).to_json(orient="records", indent=2)
+def as_json(frame: pd.DataFrame, percent: bool = False) -> str:
+    shown = _with_text_timestamps(frame)
+    for column in shown.columns:
+        if _is_rich(frame[column]):
+            shown[column] = shown[column].map(_as_record)
+    return shown.to_json(orient="records", indent=2)
 
 
-FORMATS: dict[str, Callable[[pd.DataFrame], str]] = {
+FORMATS: dict[str, Callable[..., str]] = {
     "table": as_terminal,
     "csv": as_csv,
     "markdown": as_markdown,
@@ -54,8 +87,8 @@ SUFFIX_FORMATS = {
 }
 
 
-def render(frame: pd.DataFrame, fmt: str) -> str:
-    text = FORMATS[fmt](frame)
+def render(frame: pd.DataFrame, fmt: str, percent: bool = False) -> str:
+    text = FORMATS[fmt](frame, percent=percent)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -68,15 +101,53 @@ def format_for(out: Path | None, fmt: str | None) -> str:
     return "table"
 
 
-def _display(frame: pd.DataFrame) -> pd.DataFrame:
+def _display(frame: pd.DataFrame, style: str, percent: bool) -> pd.DataFrame:
     """Numbers rounded for reading, empty cells blank (not NaN/None)."""
     shown = _with_text_timestamps(frame).astype("object")
     for column in shown.columns:
-        shown[column] = shown[column].map(_cell)
+        shown[column] = shown[column].map(lambda value: _cell(value, style, percent))
     return shown
 
 
-def _cell(value: object) -> str:
+def _plain_cells(frame: pd.DataFrame, percent: bool) -> pd.DataFrame:
+    shown = _with_text_timestamps(frame).astype("object")
+    for column in shown.columns:
+        if _is_rich(frame[column]):
+            shown[column] = shown[column].map(lambda value: _cell(value, cells.PLAIN, percent))
+    return shown
+
+
+def _is_rich(values: pd.Series) -> bool:
+    return any(isinstance(value, RICH_CELLS) for value in values)
+
+
+def _align(frame: pd.DataFrame) -> list[str]:
+    def numeric(values: pd.Series) -> bool:
+        return _is_rich(values) or pd.api.types.is_numeric_dtype(values)
+
+    return ["right" if numeric(frame[column]) else "left" for column in frame.columns]
+
+
+def _notes(frame: pd.DataFrame) -> list[str]:
+    flagged = any(
+        isinstance(value, Measure) and value.never_beat_zero_shot
+        for column in frame.columns
+        for value in frame[column]
+    )
+    return [cells.STEP_0_NOTE] if flagged else []
+
+
+def _escape_pipe(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _as_record(value: object) -> object:
+    return value.as_record() if isinstance(value, RICH_CELLS) else None
+
+
+def _cell(value: object, style: str = cells.PLAIN, percent: bool = False) -> str:
+    if isinstance(value, RICH_CELLS):
+        return value.text(style, percent)
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return EMPTY
     if isinstance(value, float):

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from zo_sweep import records
+from zo_sweep.summary import identity
 
 # Statuses the summary adds to the job runner's (records.STATUSES).
 RUNNING = "running"  # no result.json yet, and the job wrote something recently
@@ -27,8 +28,27 @@ USABLE_STATUSES = (records.OK, LEGACY)
 # one, and dry runs that were never meant to train.
 NOT_FAILURES = (records.OK, LEGACY, records.SKIPPED, records.DRY_RUN)
 
-# What identifies one experiment cell, and the hyperparameters swept inside it.
-CELL = ["model", "task", "method", "data"]
+# Each row's training settings (see identity.py), a dict; no table shows it whole.
+SETTINGS = "settings"
+
+# What identifies one experiment cell, and the hyperparameters swept inside it. `data_id` names
+# the dataset (e.g. synthetic/prompt_engineering/copa_mezo_v1): two datasets are two cells.
+CELL = ["model", "task", "method", "data", "data_id"]
+
+
+def data_label(data: object, data_id: object) -> str:
+    """How a table names a row's dataset: its data kind, or its data id where that says more."""
+    if isinstance(data_id, str) and data_id and data_id != data:
+        return data_id
+    return str(data)
+
+
+def cell_label(values: dict) -> list[str]:
+    """The words that name a cell: model, task, method, then its dataset once."""
+    label = data_label(values.get("data"), values.get("data_id"))
+    return [*(str(values[key]) for key in CELL[:3]), label]
+
+
 HPARAMS = ["lr", "bs", "steps", "eps", "rank", "alpha", "num_train"]
 
 TEXT_COLUMNS = [
@@ -39,11 +59,14 @@ TEXT_COLUMNS = [
     "method",
     "data",
     "data_id",
+    "eval_split",
     "status",
     "metric",
     "error",
     "skipped_from",
     "config_hash",
+    "config_id",
+    "cell_id",
     "path",
 ]
 NUMBER_COLUMNS = [
@@ -74,6 +97,7 @@ RESULT_COLUMNS = [
     "best_step",
     "final_dev",
     "test_at_best",
+    "eval_split",
     "steps_done",
     "wall_seconds",
     "peak_memory_mb",
@@ -83,8 +107,7 @@ RESULT_COLUMNS = [
 COLUMNS = [
     "purpose",
     "timestamp",
-    *CELL,
-    "data_id",  # which dataset: the data kind, or a named one (copa_mezo_v1, rejection_sampling)
+    *CELL,  # data_id: the data kind, or a named dataset (copa_mezo_v1, rejection_sampling)
     *HPARAMS[:4],
     "seed",
     *HPARAMS[4:],
@@ -93,8 +116,11 @@ COLUMNS = [
     "error",
     "skipped_from",
     "config_hash",
+    "config_id",
+    "cell_id",
     "description",
     "path",
+    SETTINGS,
 ]
 
 TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
@@ -118,7 +144,19 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     for column in TEXT_COLUMNS:
         values = frame[column]
         frame[column] = values.where(values.isna(), values.astype(str))
-    return frame.reset_index(drop=True)
+    return _with_identity(frame).reset_index(drop=True)
+
+
+def _with_identity(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every row gets its settings (from its config, else its columns) and their hashes."""
+    settings = [
+        value if isinstance(value, dict) else identity.settings_from_columns(row)
+        for value, row in zip(frame[SETTINGS], frame.to_dict("records"), strict=True)
+    ]
+    frame[SETTINGS] = pd.Series(settings, index=frame.index, dtype="object")
+    frame["config_id"] = [identity.config_id(s) for s in settings]
+    frame["cell_id"] = [identity.cell_id(s) for s in settings]
+    return frame
 
 
 def _to_datetime(values: pd.Series) -> pd.Series:

@@ -4,8 +4,8 @@ Counting rules (the aggregated views, best and compare):
 - Only rows with a usable status count (`schema.USABLE_STATUSES`: ok, legacy).
 - A skipped job (resume) stands for the finished job its `skipped_from` names: it counts, with
   that job's metrics, only when that job is not itself among the rows.
-- The same configuration (cell, hyperparameters and seed) run again in a later sweep counts
-  once: the run with the latest timestamp wins. Seeds are therefore never double counted.
+- The same configuration (identical training settings, see identity.py) and seed run again
+  in a later sweep counts once: the latest run wins. Nothing else is ever merged.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Callable
 import pandas as pd
 
 from zo_sweep import records
-from zo_sweep.summary import schema
+from zo_sweep.summary import identity, schema
+from zo_sweep.summary.compare import compare_table
 
 RUNS_COLUMNS = [
     "purpose",
@@ -48,17 +49,35 @@ FAILURE_COLUMNS = [
     "error",
     "path",
 ]
-# Column order of the compare view (names not listed follow, sorted): MeZO first, as the
-# method under study; `original` data is the baseline of the deltas.
-METHOD_ORDER = ["zo", "zo_lora", "fo_full", "fo_lora"]
-DATA_ORDER = ["original", "synthetic", "orig_n_syn"]
-BASELINE_DATA = "original"
+# A configuration's row carries these from its first job (they are equal within it).
+CONFIG_COLUMNS = ["cell_id", *schema.CELL, *schema.HPARAMS, "metric", "settings"]
+BEST_COLUMNS = [
+    *schema.HPARAMS,
+    "metric",
+    "dev_mean",
+    "dev_std",
+    "test_mean",
+    "test_std",
+    "seeds",
+    "zero_shot_dev",
+    "configs_tried",
+    "flag",
+]
+# Only a rerun of the very same configuration and seed may be left out (the latest counts).
+RERUN_KEY = ["config_id", "seed"]
 SORT_KEYS = ["purpose", "timestamp", *schema.CELL, "lr", "seed"]
 
 
 def runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every job, one row each."""
-    return _sorted(frame, SORT_KEYS)[RUNS_COLUMNS].reset_index(drop=True)
+    """Every job, one row each, with the settings that vary among jobs of one cell."""
+    table = _sorted(frame, SORT_KEYS)
+    shown = [identity.COLUMN_SETTINGS[c] for c in RUNS_COLUMNS if c in identity.COLUMN_SETTINGS]
+    variants = identity.varying_keys(table, schema.CELL, shown=shown)
+    for key in variants:
+        table[key] = identity.setting_column(table, key)
+    at = RUNS_COLUMNS.index("status")
+    columns = [*RUNS_COLUMNS[:at], *variants, *RUNS_COLUMNS[at:]]
+    return table[columns].reset_index(drop=True)
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
@@ -68,72 +87,71 @@ def failures(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def usable(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows that count in aggregates, each configuration once (see the module's rules)."""
-    skipped = frame["status"] == records.SKIPPED
-    loaded = {os.path.realpath(path) for path in frame["path"].dropna()}
-    source_loaded = frame["skipped_from"].map(
-        lambda source: isinstance(source, str) and os.path.realpath(source) in loaded
-    )
-    stands_alone = skipped & ~source_loaded.astype(bool)
-    rows = frame[(frame["status"].isin(schema.USABLE_STATUSES) | stands_alone)]
-    rows = rows[rows["best_dev"].notna()]
-    rows = rows.sort_values("timestamp", na_position="first", kind="stable")
-    key = [*schema.CELL, *schema.HPARAMS, "seed"]
-    return rows.drop_duplicates(subset=key, keep="last")
+    """The rows that count in aggregates, each configuration and seed once (module rules)."""
+    return _finished(frame).drop_duplicates(subset=RERUN_KEY, keep="last")
+
+
+def dropped_reruns(frame: pd.DataFrame) -> int:
+    """How many finished runs `usable` leaves out as reruns of a configuration and seed."""
+    return int(_finished(frame).duplicated(subset=RERUN_KEY, keep="last").sum())
 
 
 def per_config(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and spread over seeds of every configuration (cell x hyperparameters)."""
+    """Mean and spread over seeds of every configuration (identical settings but the seed)."""
     rows = usable(frame)
-    grouped = rows.groupby([*schema.CELL, *schema.HPARAMS], dropna=False, sort=True)
-    table = grouped.agg(
-        metric=("metric", "first"),
+    rows = rows.assign(at_step_0=rows["best_step"] == 0)
+    table = rows.groupby("config_id", sort=False).agg(
+        **{column: (column, "first") for column in CONFIG_COLUMNS},
         dev_mean=("best_dev", "mean"),
         dev_std=("best_dev", "std"),
         test_mean=("test_at_best", "mean"),
         test_std=("test_at_best", "std"),
         seeds=("best_dev", "size"),
+        seeds_at_step_0=("at_step_0", "sum"),
         zero_shot_dev=("zero_shot_dev", "mean"),
+        paths=("path", list),
     )
-    return table.reset_index()
+    return _sorted(table.reset_index(), [*schema.CELL, "lr"]).reset_index(drop=True)
+
+
+def best_configs(frame: pd.DataFrame) -> pd.DataFrame:
+    """per_config's rows of the best lr of each cell (identical settings but lr and seed)."""
+    configs = per_config(frame)
+    tried = configs.groupby("cell_id")["dev_mean"].transform("size")
+    flags = [_step_0_flag(config) for _, config in configs.iterrows()]
+    configs = configs.assign(configs_tried=tried, flag=flags)
+    ranked = configs.sort_values(["dev_mean", "seeds"], ascending=False, kind="stable")
+    return ranked.drop_duplicates(subset="cell_id", keep="first")
 
 
 def best(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per model x task x method x data: the configuration (lr) with the best mean dev metric.
+    """Per cell (identical settings but lr and seed): the lr with the best mean dev metric.
 
-    Reports its test metric at best dev as mean and std over seeds, the seed count, and how
-    many configurations were tried.
+    Reports its test metric at best dev as mean and std over seeds, the seed count, how many
+    lrs were tried, the settings that tell cells of one model x task x method x data apart,
+    and a flag where the best dev step was 0 (training never beat zero-shot).
     """
-    configs = per_config(frame)
-    if configs.empty:
-        return configs.assign(configs_tried=pd.Series(dtype="int64"))
-    tried = configs.groupby(schema.CELL, dropna=False)["dev_mean"].transform("size")
-    configs = configs.assign(configs_tried=tried)
-    ranked = configs.sort_values(["dev_mean", "seeds"], ascending=False, kind="stable")
-    winners = ranked.drop_duplicates(subset=schema.CELL, keep="first")
-    return _sorted(winners, schema.CELL).reset_index(drop=True)
+    winners = best_configs(frame)
+    variants = variant_keys(usable(frame))
+    for key in variants:
+        winners[key] = identity.setting_column(winners, key)
+    columns = [*schema.CELL, *variants, *BEST_COLUMNS]
+    if winners.empty:
+        return pd.DataFrame(columns=columns)
+    return _sorted(winners, [*schema.CELL, *variants])[columns].reset_index(drop=True)
 
 
 def compare(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows model x task; a column per method x data with the test metric of the best lr,
-    and per method a column `<method> <data>-original` for each other data kind."""
-    winners = best(frame)
-    if winners.empty:
-        return pd.DataFrame(columns=["model", "task"])
-    table = winners.pivot_table(
-        index=["model", "task"], columns=["method", "data"], values="test_mean", aggfunc="first"
-    )
-    columns: dict[str, pd.Series] = {}
-    for method in _ordered(table.columns.get_level_values("method").unique(), METHOD_ORDER):
-        kinds = _ordered(table[method].columns, DATA_ORDER)
-        for kind in kinds:
-            columns[f"{method} {kind}"] = table[(method, kind)]
-        if BASELINE_DATA in kinds:
-            for kind in kinds:
-                if kind != BASELINE_DATA:
-                    delta = table[(method, kind)] - table[(method, BASELINE_DATA)]
-                    columns[f"{method} {kind}-{BASELINE_DATA}"] = delta
-    return pd.DataFrame(columns).reset_index()
+    """Rows model x task (x variant settings), a column per method x data: the test metric of
+    the best lr over seeds, and per method the synthetic-minus-original delta with its paired
+    bootstrap interval (see compare.py)."""
+    return compare_table(best_configs(frame), variant_keys(usable(frame)))
+
+
+def variant_keys(rows: pd.DataFrame) -> list[str]:
+    """Settings besides lr that differ within a model x task x method x data: extra cells."""
+    shown = [*identity.COLUMN_SETTINGS.values(), *identity.LR_KEYS]
+    return identity.varying_keys(rows, schema.CELL, shown=shown)
 
 
 VIEWS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
@@ -144,9 +162,26 @@ VIEWS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
 }
 
 
-def _ordered(names: pd.Index, order: list[str]) -> list[str]:
-    known = [name for name in order if name in names]
-    return known + sorted(name for name in names if name not in order)
+def _finished(frame: pd.DataFrame) -> pd.DataFrame:
+    """Finished rows (a skipped one stands for its source when that is not loaded), oldest first."""
+    skipped = frame["status"] == records.SKIPPED
+    stands_alone = skipped
+    if skipped.any():  # resolving every path is slow on a large archive: only when needed
+        loaded = {os.path.realpath(path) for path in frame["path"].dropna()}
+        source_loaded = frame["skipped_from"].map(
+            lambda source: isinstance(source, str) and os.path.realpath(source) in loaded
+        )
+        stands_alone = skipped & ~source_loaded.astype(bool)
+    rows = frame[(frame["status"].isin(schema.USABLE_STATUSES) | stands_alone)]
+    rows = rows[rows["best_dev"].notna()]
+    return rows.sort_values("timestamp", na_position="first", kind="stable")
+
+
+def _step_0_flag(config: pd.Series) -> str:
+    at_step_0 = int(config["seeds_at_step_0"])
+    if not at_step_0:
+        return ""
+    return f"never beat zero-shot ({at_step_0}/{int(config['seeds'])} seeds)"
 
 
 def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

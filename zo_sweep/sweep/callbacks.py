@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
+from zo_sweep.summary.verdict import sweep_verdict
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.budget import budget_lines, local_gpu_memory_mb
 from zo_sweep.sweep.folders import claim_fresh_folder
@@ -117,6 +118,8 @@ class SweepTally(Callback):
         OUTCOME.output_dir = root
         OUTCOME.failing_jobs = sweep_status.failing_count(counts)
         print(sweep_status.format_tally(counts, root, OUTCOME.planned_jobs), flush=True)
+        if verdict := sweep_verdict(root):
+            print(verdict, flush=True)
 
 
 def _claim_output_dir(config: DictConfig, mode: str) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from zo_sweep.sweep import continuation
 from zo_sweep.sweep.errors import ConfigError
 
 # Config values that become one folder name each.
@@ -107,6 +108,8 @@ def _first_free(parent: Path, names: list[str]) -> str:
         try:
             os.mkdir(parent / name)
         except FileExistsError:
+            if continuation.is_requeued_attempt(parent / name):
+                return name  # SLURM runs this job again: it goes on in its own folder
             continue
         except OSError:
             return name

@@ -12,21 +12,23 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shlex
+import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import records
 from zo_sweep.data.tasks import primary_metric
+from zo_sweep.sweep import continuation
+from zo_sweep.sweep.command import JobCommand, build_command
 from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.gpu_slots import gpu_slot
-from zo_sweep.sweep.handoff import env_value, job_settings, settings_environment, write_settings
+from zo_sweep.sweep.handoff import write_settings
 from zo_sweep.sweep.job_files import (
     RERUN_ENV,
     JobDirectoryTaken,
@@ -37,13 +39,11 @@ from zo_sweep.sweep.job_files import (
 from zo_sweep.sweep.liveness import process_alive, record_runner, sweep_process_to_watch
 from zo_sweep.sweep.process import (
     ProcessOutcome,
-    launcher_environment,
     run_process_group,
     sigterm_as_interrupt,
 )
 from zo_sweep.sweep.resume import config_hash, find_finished_job
-from zo_sweep.sweep.validation import resolve_script, validate_job_config
-from zo_sweep.train.settings import TrainSettings
+from zo_sweep.sweep.validation import validate_job_config
 
 log = logging.getLogger(__name__)
 
@@ -62,51 +62,16 @@ METRIC_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class JobCommand:
-    """`bash <script>` run in `cwd` with `env` on top of the inherited environment."""
-
-    script: Path
-    env: dict[str, str]
-    cwd: Path
-    settings: TrainSettings | None = None  # what the env says, as the job's train.yaml
-
-    @property
-    def argv(self) -> list[str]:
-        return ["bash", str(self.script)]
-
-    def with_env(self, extra: Mapping[str, str]) -> JobCommand:
-        return replace(self, env={**self.env, **extra})
-
-    def shell_line(self, raw_env: Mapping[str, str] | None = None) -> str:
-        """A copy-pasteable reproduction: every word quoted for the shell.
-
-        `raw_env` values are shell words left as they are (e.g. "$OUTPUT_DIR").
-        """
-        assignments = [
-            shlex.quote(f"{key}={value}")
-            for key, value in self.env.items()
-            if key not in (raw_env or {})
-        ]
-        assignments += [f"{key}={value}" for key, value in (raw_env or {}).items()]
-        words = ["env", *assignments, *map(shlex.quote, self.argv)]
-        return f"cd {shlex.quote(str(self.cwd))} && {' '.join(words)}"
-
-
-def job_environment(cfg: DictConfig, job_dir: Path, settings: TrainSettings) -> dict[str, str]:
-    """The variables this job sets for its script: the settings' (with TRAIN_CONFIG and
-    OUTPUT_DIR), then `extra_env`; nulls left out."""
-    extra = OmegaConf.to_container(cfg.extra_env, resolve=True) if cfg.get("extra_env") else {}
-    assert isinstance(extra, dict)
-    extra_env = {str(key): env_value(value) for key, value in extra.items() if value is not None}
-    return {**settings_environment(settings, job_dir), **extra_env}
-
-
-def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
-    script = resolve_script(str(cfg.method.script))
-    settings = job_settings(cfg, job_dir)
-    env = {**launcher_environment(), **job_environment(cfg, job_dir, settings)}
-    return JobCommand(script=script, env=env, cwd=Path.cwd(), settings=settings)
+def data_fields(cfg: DictConfig) -> dict[str, Any]:
+    """What every job record says about its data: its identity and the split tested on."""
+    try:
+        fields = {
+            "data_id": OmegaConf.select(cfg, "data.id", default=None),
+            "eval_split": OmegaConf.select(cfg, "task.eval_split", default=None),
+        }
+    except OmegaConfBaseException:  # a broken config is reported by the validation
+        return {}
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> float:
@@ -138,11 +103,16 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
         command = build_command(cfg, job_dir)
     except ConfigError as err:
         # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
-        return _record(job_dir, {"status": records.FAILED, "error": str(err)}, started)
+        failed = {**data_fields(cfg), "status": records.FAILED, "error": str(err)}
+        return _record(job_dir, failed, started)
     if command.settings is not None:
         write_settings(job_dir, command.settings)
     write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
-    fields = {"config_hash": config_hash(cfg), "command": command.shell_line()}
+    fields = {
+        **data_fields(cfg),
+        "config_hash": config_hash(cfg),
+        "command": command.shell_line(),
+    }
 
     if cfg.get("dry_run"):
         print(command.shell_line(), flush=True)
@@ -151,6 +121,8 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
         skipped = _skipped_fields(cfg, job_dir, fields["config_hash"])
         if skipped is not None:
             return _record(job_dir, {**fields, **skipped}, started)
+        purpose_dir = Path(str(cfg.output_root)) / str(cfg.purpose)
+        continuation.adopt_checkpoint(purpose_dir, fields["config_hash"], job_dir)
 
     try:
         with sigterm_as_interrupt():
@@ -162,7 +134,8 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
     result = collect_result(cfg, job_dir, outcome)
     if _ended_with_the_sweep(outcome):
         result.update(_interrupted_fields("the sweep's own process died while this job ran"))
-    return _record(job_dir, {**result, **fields}, started)
+    # The script's own record says best what it read; the config fills what it does not say.
+    return _record(job_dir, {**fields, **result, "command": fields["command"]}, started)
 
 
 def cpu_thread_share(gpu_env: Mapping[str, str]) -> dict[str, str]:
@@ -214,7 +187,12 @@ def _run_on_a_slot(
 
 
 def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
-    """The record of a run that ended: the script's own result, or what its logs say."""
+    """The record of a run that ended: the script's own result, or what its logs say.
+
+    A script that reported its result and then exited non-zero (MeZO's run.py often fails
+    writing its own result file) keeps its status and metrics, with the exit code and the
+    error line beside them.
+    """
     try:
         result = records.read_result(job_dir) or {}
     except ValueError as err:
@@ -228,14 +206,16 @@ def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> d
             "status": records.TIMEOUT,
             **_error(job_dir, f"ended after job_timeout_min={minutes}"),
         }
+    if "status" not in result:
+        result = {**result, **(_result_from_mezo_log(job_dir, _primary_metric(cfg)) or {})}
+    reported = result.get("status") in (records.OK, records.DIVERGED)
     if outcome.exit_code != 0:
         message = f"script exited with code {outcome.exit_code}"
+        if reported:
+            return {**result, **fields, **_error(job_dir, f"{message} after its result")}
         return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
     if "status" in result:
         return {**result, **fields}
-    from_log = _result_from_mezo_log(job_dir, _primary_metric(cfg))
-    if from_log is not None:
-        return {**result, **fields, **from_log}
     message = "script exited 0 but wrote no result.json and no '===== Train set N =====' summary"
     return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
 
@@ -305,13 +285,14 @@ def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
 
 def _error(job_dir: Path, message: str) -> dict[str, Any]:
     tail = _tail(job_dir / records.STDERR_FILE, ERROR_TAIL_LINES)
-    last_line = next((line for line in reversed(tail) if line.strip()), "")
-    error = f"{message}: {last_line.strip()}" if last_line else message
-    return {"error": error, "error_tail": tail}
+    line = records.error_line(tail)
+    return {"error": f"{message}: {line}" if line else message, "error_tail": tail}
 
 
 def _tail(path: Path, lines: int, max_bytes: int = 64_000) -> list[str]:
-    return (records.read_tail(path, max_bytes) or "").splitlines()[-lines:]
+    """The last lines of a log; a progress bar's redraws (joined by \r) count as lines."""
+    text = records.read_tail(path, max_bytes) or ""
+    return [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()][-lines:]
 
 
 def _record(job_dir: Path, fields: dict[str, Any], started: float) -> float:

@@ -6,6 +6,7 @@ fails that one job instead of stopping the sweep from inside Hydra.
 
 from __future__ import annotations
 
+import logging
 import shlex
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep import records
+from zo_sweep.sweep import continuation
 from zo_sweep.sweep.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 # The OUTPUT_DIR word of command.sh: the caller's choice, or a fresh folder (see below).
 RERUN_ENV = {"OUTPUT_DIR": '"$OUTPUT_DIR"'}
@@ -24,15 +28,20 @@ class JobDirectoryTaken(ConfigError):
 
 
 def claim_job_dir(job_dir: Path) -> None:
-    """Create command.sh exclusively: a directory another run already claimed is never reused."""
+    """Create command.sh exclusively: a directory another run already claimed is never reused
+    (except by the same SLURM job, requeued: it goes on where it stopped)."""
     job_dir.mkdir(parents=True, exist_ok=True)
     try:
         with open(job_dir / records.COMMAND_FILE, "x"):
             pass
     except FileExistsError:
+        if continuation.is_requeued_attempt(job_dir):
+            log.info("%s: requeued by SLURM; going on in the same directory", job_dir)
+            return
         raise JobDirectoryTaken(
             f"{job_dir} already holds another run; not overwriting it"
         ) from None
+    continuation.remember_slurm_job(job_dir)
 
 
 def write_snapshot(cfg: DictConfig, job_dir: Path) -> None:

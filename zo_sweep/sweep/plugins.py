@@ -13,6 +13,7 @@ from collections.abc import Sequence
 PRESET_PLUGINS = {
     "hydra/launcher=joblib": ("hydra_plugins.hydra_joblib_launcher", None),
     "hydra/launcher=slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
+    "hydra/launcher=slurm_cpu": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "hydra/launcher=submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "hydra/launcher=submitit_local": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "hydra/sweeper=optuna": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),

@@ -34,6 +34,8 @@ RUN_CONTROL_KEYS = (
 )
 # Trainer settings (the config's `inputs:`) that only say where the run is logged.
 RUN_CONTROL_INPUTS = ("tracker", "tracker_dir", "tracker_group", "tracker_run_name")
+# Config groups whose `display` name is only how summaries print them.
+DISPLAY_GROUPS = ("model", "task", "method", "data")
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -44,6 +46,10 @@ def config_hash(cfg: DictConfig) -> str:
         payload.pop(key, None)
     for key in RUN_CONTROL_INPUTS:
         (payload.get("inputs") or {}).pop(key, None)
+    for group in DISPLAY_GROUPS:
+        node = payload.get(group)
+        if isinstance(node, dict):
+            node.pop("display", None)
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from zo_sweep import RESOURCE_ROOT
 from zo_sweep.sweep.errors import ConfigError
@@ -52,7 +52,10 @@ def validate_job_context(cfg: DictConfig) -> TrainSettings:
     settings = job_settings(cfg, checked=False)
     _check_task(settings)
     _check_data_folders(settings)
-    resolve_script(str(cfg.method.script))
+    cwd = OmegaConf.select(cfg, "method.cwd", default=None)
+    if cwd and not Path(str(cwd)).expanduser().is_dir():
+        raise ConfigError(f"method.cwd: no such folder '{cwd}'")
+    resolve_script(str(cfg.method.script), Path(str(cwd)).expanduser() if cwd else None)
     return settings
 
 
@@ -64,10 +67,14 @@ def check_settings(settings: TrainSettings) -> None:
         raise ConfigError(str(err)) from None
 
 
-def resolve_script(script: str) -> Path:
-    """A script path: as given if absolute, else under the current folder, else zo_sweep's."""
+def resolve_script(script: str, cwd: Path | None = None) -> Path:
+    """A script path: as given if absolute, else under `cwd` (method.cwd) if set, else under
+    the current folder, else zo_sweep's."""
     path = Path(script).expanduser()
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, RESOURCE_ROOT / path]
+    folders = [cwd] if cwd else []
+    candidates = [path] if path.is_absolute() else [f / path for f in (*folders, Path.cwd())]
+    if not path.is_absolute():
+        candidates.append(RESOURCE_ROOT / path)
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
@@ -138,12 +145,18 @@ def _check_task(settings: TrainSettings) -> None:
 
 
 def _check_data_folders(settings: TrainSettings) -> None:
-    folder = (settings.task or {}).get("folder", "")
-    wanted = {"task data folder": settings.task_dir, "synthetic data folder": settings.syn_task}
-    if settings.eval_root is not None:
-        wanted["test data folder"] = str(Path(settings.eval_root) / folder)
-    for what, path in wanted.items():
-        if path is not None and not Path(path).expanduser().is_dir():
-            raise ConfigError(
-                f"{what} not found: {path} (set data.root to the folder holding {folder}/)"
-            )
+    """The files the job's splits come from exist (found as the trainer finds them)."""
+    from zo_sweep.data import DataError, locate_splits
+    from zo_sweep.data.tasks import task_spec_from_mapping
+
+    try:
+        locate_splits(
+            settings.task_dir,
+            task_name=settings.task_name or None,
+            synthetic_dir=settings.syn_task,
+            eval_root=settings.eval_root,
+            eval_split=settings.eval_split,
+            spec=task_spec_from_mapping(settings.task, "task") if settings.task else None,
+        )
+    except DataError as err:
+        raise ConfigError(str(err)) from None

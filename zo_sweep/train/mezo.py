@@ -30,6 +30,7 @@ GPU_CHUNK = 1 << 24  # fewer, larger kernels: a GPU is bound by launches, not ca
 class ZOStep:
     loss: float
     projected_grad: float
+    grads: tuple[float, ...] = ()  # one projected gradient per perturbation (a trajectory's record)
 
 
 def pack_groups(params: Iterable[torch.Tensor], chunk: int) -> list[list[torch.Tensor]]:
@@ -96,8 +97,8 @@ class ZerothOrderSGD:
         # Restore (+eps z) and update the restored theta, theta - lr (g z + wd theta), in one
         # pass: decay (theta - eps z) + (eps decay - lr g) z, with decay = 1 - lr wd.
         decay = 1.0 - self.lr * self.weight_decay
-        self._noise_pass(seed, self.eps * decay - self.lr * grad, decay)
-        return ZOStep(loss=loss_plus, projected_grad=grad)
+        self.apply_update(seed, self.eps * decay - self.lr * grad, decay)
+        return ZOStep(loss=loss_plus, projected_grad=grad, grads=(grad,))
 
     def _averaged_step(self, closure: Callable[[], torch.Tensor | float], seed: int) -> ZOStep:
         """n-SPSA: average the n projected gradients' updates, all taken at the same theta."""
@@ -105,25 +106,37 @@ class ZerothOrderSGD:
         probes = []
         for perturbation_seed in seeds:
             probes.append(self._probe(closure, perturbation_seed))
-            self._noise_pass(perturbation_seed, self.eps)  # restore
+            self.apply_update(perturbation_seed, self.eps)  # restore
         decay = 1.0 - self.lr * self.weight_decay
         for index, (perturbation_seed, (_, grad)) in enumerate(zip(seeds, probes, strict=True)):
-            self._noise_pass(
+            self.apply_update(
                 perturbation_seed,
                 -self.lr * grad / self.num_perturbations,
                 decay if index == 0 else 1.0,
             )
         losses = [loss for loss, _ in probes]
         grads = [grad for _, grad in probes]
-        return ZOStep(loss=sum(losses) / len(losses), projected_grad=sum(grads) / len(grads))
+        return ZOStep(
+            loss=sum(losses) / len(losses),
+            projected_grad=sum(grads) / len(grads),
+            grads=tuple(grads),
+        )
 
     def _probe(self, closure: Callable[[], torch.Tensor | float], seed: int) -> tuple[float, float]:
         """Leaves theta at theta - eps z; returns loss+ and the projected gradient."""
-        self._noise_pass(seed, self.eps)
+        self.apply_update(seed, self.eps)
         loss_plus = float(closure())
-        self._noise_pass(seed, -2.0 * self.eps)
+        self.apply_update(seed, -2.0 * self.eps)
         loss_minus = float(closure())
         return loss_plus, (loss_plus - loss_minus) / (2.0 * self.eps)
+
+    def apply_update(self, step_seed: int, scale: float, decay: float = 1.0) -> None:
+        """theta <- decay * theta + scale * z(step_seed): every change a step makes to theta.
+
+        Training moves the parameters through this method only, so replaying a step's calls
+        (zo_sweep.train.trajectory) rebuilds its weights bit for bit, without the forwards.
+        """
+        self._noise_pass(step_seed, scale, decay)
 
     def _noise_pass(self, seed: int, alpha: float, decay: float = 1.0) -> None:
         """theta <- decay * theta + alpha * z(seed), group by group, across the workers."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from zo_sweep import records
-from zo_sweep.data import load_splits
+from zo_sweep.data import data_identity, load_splits
 from zo_sweep.data.tasks import TaskSpec, task_spec_from_mapping
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
@@ -90,8 +90,6 @@ def train(config: TrainSettings) -> dict:
 
 def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dict:
     started = time.perf_counter()
-    # metrics.jsonl is appended to as the run goes: one left by an earlier run here is stale.
-    (out_dir / records.METRICS_FILE).unlink(missing_ok=True)
     torch.manual_seed(config.seed)
     splits = load_splits(
         config.task_dir,
@@ -132,8 +130,14 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
         "model_path": config.model,
         "task": splits.task.name,
         "task_dir": config.task_dir,
-        "test_dir": str(splits.test_dir),
-        "eval_split": config.eval_split,
+        "test_dir": str(splits.sources.eval.parent),
+        "test_file": str(splits.sources.eval),
+        "eval_split": splits.eval_split,
+        "data_id": data_identity(
+            splits.sources.task_dir.parent,
+            config.data_tag or None,
+            Path(config.syn_task).parent if config.syn_task else None,
+        ),
         "data_kind": config.data_kind,
         "data_tag": config.data_tag,
         "hparams": hparams(config),

@@ -29,6 +29,7 @@ class Encoded:
     prompt: list[int]
     candidates: list[list[int]]
     label: int
+    id: str = ""
 
 
 @dataclass
@@ -59,7 +60,8 @@ def encode(tokenizer, examples: Sequence[Example], max_length: int = 512) -> lis
                 f"a candidate of {example.candidates} is empty or longer than "
                 f"MAX_LENGTH={max_length} tokens"
             )
-        encoded.append(Encoded(prompt[-(max_length - longest) :], candidates, example.label))
+        prompt = prompt[-(max_length - longest) :]
+        encoded.append(Encoded(prompt, candidates, example.label, example.id))
     return encoded
 
 
@@ -208,6 +210,17 @@ def predict(
     return predictions
 
 
+def predict_in_eval_mode(
+    model, tokenizer, items: Sequence[Encoded], batch_size: int = 16, reduction: str = "mean"
+) -> list[int]:
+    """predict() with dropout off, leaving the model in the mode it was in."""
+    was_training = model.training
+    model.eval()
+    predictions = predict(model, items, tokenizer.pad_token_id, batch_size, reduction)
+    model.train(was_training)
+    return predictions
+
+
 def evaluate(
     model,
     tokenizer,
@@ -221,10 +234,7 @@ def evaluate(
     items = list(examples)
     if items and isinstance(items[0], Example):
         items = encode(tokenizer, items, max_length)
-    was_training = model.training
-    model.eval()
-    predictions = predict(model, items, tokenizer.pad_token_id, batch_size, reduction)
-    model.train(was_training)
+    predictions = predict_in_eval_mode(model, tokenizer, items, batch_size, reduction)
     labels = [item.label for item in items]
     if spec is not None:
         return spec.compute_metrics(predictions, labels)

@@ -68,6 +68,12 @@ class Hyperparameters:
         "constant", "LR_SCHEDULER", "learning-rate schedule", choices=("constant", "linear")
     )
     n_perturb: int = setting(1, "N_PERTURB", "MeZO perturbations averaged per step", minimum=1)
+    checkpoint_steps: int = setting(
+        500,
+        "CHECKPOINT_STEPS",
+        "MeZO: save the trajectory (trajectory.npz) every this many steps; 0: never",
+        minimum=0,
+    )
     grad_accum: int = setting(1, "GRAD_ACCUM", "first-order micro-batches per step", minimum=1)
     grad_ckpt: bool = setting(False, "GRAD_CKPT", "gradient checkpointing (first-order)")
     train_objective: str = setting(

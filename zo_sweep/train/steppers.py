@@ -16,6 +16,7 @@ from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.model import trainable_parameters
 from zo_sweep.train.scoring import Encoded, collate, training_loss
 from zo_sweep.train.settings import TrainSettings
+from zo_sweep.train.trajectory import Trajectory
 
 
 class Stepper(Protocol):
@@ -37,6 +38,7 @@ class ZerothOrderStepper:
             weight_decay=config.wd,
             num_perturbations=config.n_perturb,
         )
+        self.trajectory: Trajectory | None = None  # when set, every step is recorded in it
 
     def set_lr(self, lr: float) -> None:
         self.optimizer.lr = lr
@@ -50,7 +52,11 @@ class ZerothOrderStepper:
 
         # The step's noise seed depends on the run's seed and the step only: a rerun draws
         # exactly the same perturbations.
-        return self.optimizer.step(closure, seed=self.config.seed * 1_000_003 + step).loss
+        seed = self.config.seed * 1_000_003 + step
+        outcome = self.optimizer.step(closure, seed=seed)
+        if self.trajectory is not None:
+            self.trajectory.record(seed, outcome.grads, self.optimizer.lr)
+        return outcome.loss
 
 
 class FirstOrderStepper:

@@ -14,16 +14,18 @@ from zo_sweep.data.tasks.loading import (
     TASK_CONF_DIR,
     known_task_names,
     load_task_spec,
+    normalized_name,
     primary_metric,
     task_spec_from_mapping,
 )
 from zo_sweep.data.tasks.metrics import METRICS, accuracy, macro_f1
-from zo_sweep.data.tasks.spec import DEFAULT_METRIC, TRAIN_OBJECTIVES, TaskSpec
+from zo_sweep.data.tasks.spec import DEFAULT_METRIC, EVAL_SPLITS, TRAIN_OBJECTIVES, TaskSpec
 from zo_sweep.data.tasks.templates import TEMPLATE_DIR
 
 __all__ = [
     "CHOICE_LETTERS",
     "DEFAULT_METRIC",
+    "EVAL_SPLITS",
     "METRICS",
     "TASK_CONF_DIR",
     "TEMPLATE_DIR",
@@ -38,6 +40,7 @@ __all__ = [
     "known_task_names",
     "load_task_spec",
     "macro_f1",
+    "normalized_name",
     "primary_metric",
     "task_spec_from_mapping",
 ]

@@ -20,6 +20,7 @@ class Example:
     prompt: str
     candidates: list[str]
     label: int
+    id: str = ""  # test examples: "<split>:<index in the file>", to pair predictions across runs
 
     def __post_init__(self) -> None:
         if not 0 <= self.label < len(self.candidates):

@@ -1,0 +1,168 @@
+"""Sweeps through `hydra/launcher=slurm` on a real one-node SLURM cluster (slurmctld + slurmd).
+
+A probe script stands in for the trainer (tests/helpers/sweep.py), so each sweep takes seconds.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from helpers.sweep import job_results, probe_events, run_sweep, start_sweep, write_probe
+
+pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
+
+# One core and 1 GB a job: the test node runs two jobs at a time on a two-core machine.
+SMALL_JOBS = (
+    "hydra/launcher=slurm_cpu",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.mem_gb=1",
+)
+
+
+def _sweep_args(tmp_path: Path, *overrides: str) -> list[str]:
+    probe = write_probe(tmp_path / "probe")
+    return ["-m", *SMALL_JOBS, f"method.script={probe}", f"output_root={tmp_path / 'out'}",
+            *overrides]  # fmt: skip
+
+
+def _wait_for(condition, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
+        time.sleep(0.2)
+
+
+def _queued_jobs(*states: str) -> list[str]:
+    """Ids of this cluster's jobs in SLURM's queue (in the given states, else in any)."""
+    listed = subprocess.run(
+        [
+            "squeue",
+            "--noheader",
+            "--array",
+            "--format=%i",
+            *(["--states=" + ",".join(states)] if states else []),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    return listed.stdout.split()
+
+
+def _statuses(root: Path) -> dict[str, str]:
+    return {name: result["status"] for name, result in job_results(root).items()}
+
+
+def test_slurm_sweep_tallies_ok_and_failed_jobs(tmp_path: Path) -> None:
+    done = run_sweep(*_sweep_args(tmp_path, "lr=1e-4,1e-5,0.5"), env={"FAIL_AT_LR": "0.1"})
+    assert done.returncode == 1, done.stderr
+    assert "3 jobs: 2 ok, 1 failed" in done.stdout
+    assert _statuses(tmp_path / "out") == {"lr=0.0001": "ok", "lr=1e-05": "ok", "lr=0.5": "failed"}
+    assert "Bypassing sacct error" not in done.stderr + done.stdout
+
+
+def test_array_larger_than_its_parallelism_runs_every_job_in_turn(tmp_path: Path) -> None:
+    log = tmp_path / "probe.jsonl"
+    done = run_sweep(
+        *_sweep_args(tmp_path, "lr=1e-4,2e-4", "hydra.launcher.array_parallelism=1"),
+        env={"PROBE_LOG": str(log), "SLEEP": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 jobs: 2 ok" in done.stdout
+    events = sorted(probe_events(log), key=lambda event: event["time"])
+    assert [event["event"] for event in events] == ["start", "end"] * 2, "one job at a time"
+
+
+def test_cancelled_job_is_interrupted_and_resume_reruns_it(tmp_path: Path) -> None:
+    log, hold = tmp_path / "probe.jsonl", tmp_path / "hold"
+    hold.touch()
+    args = _sweep_args(tmp_path, "purpose=cancel", "lr=1e-4,2e-4")
+    sweep = start_sweep(*args, env={"PROBE_LOG": str(log), "HOLD_FILE": str(hold),
+                                    "HOLD_LR": "0.0002"})  # fmt: skip
+    ended = lambda: [e for e in probe_events(log) if e["event"] == "end"]  # noqa: E731
+    _wait_for(lambda: len(ended()) == 1 and len(probe_events(log)) == 3, "the free job's end")
+    _wait_for(lambda: len(_queued_jobs()) == 1, "the free job leaving the queue")
+    (held,) = _queued_jobs()
+    subprocess.run(["scancel", held], check=True)
+    _, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 1, stderr
+    assert _statuses(tmp_path / "out") == {"lr=0.0001": "ok", "lr=0.0002": "interrupted"}
+
+    hold.unlink()
+    done = run_sweep(*args, "resume=true")
+    assert done.returncode == 0, done.stderr
+    assert "2 jobs: 1 ok, 1 skipped" in done.stdout
+
+
+def test_ctrl_c_cancels_the_sweeps_slurm_jobs(tmp_path: Path) -> None:
+    log = tmp_path / "probe.jsonl"
+    args = _sweep_args(tmp_path, "lr=1e-4,2e-4,3e-4", "hydra.launcher.array_parallelism=2")
+    sweep = start_sweep(*args, env={"PROBE_LOG": str(log), "SLEEP": "120"})
+    _wait_for(lambda: len(probe_events(log)) == 2, "two running jobs")
+    assert len(_queued_jobs()) == 3  # two running, one pending
+    sweep.send_signal(signal.SIGINT)
+    _, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 130, stderr
+    _wait_for(lambda: not _queued_jobs(), "the cancelled jobs leaving the queue", timeout=30)
+    pids = [event["pid"] for event in probe_events(log)]
+    _wait_for(lambda: not any(psutil.pid_exists(pid) for pid in pids), "the trainers' end", 30)
+    assert sorted(_statuses(tmp_path / "out").values()) == ["interrupted", "interrupted"]
+
+
+def test_job_past_slurm_time_limit_ends_as_timeout(tmp_path: Path) -> None:
+    # submitit's warning signal comes signal_delay_s before the limit: 10 s into the job.
+    limits = ("hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=50")
+    done = run_sweep(*_sweep_args(tmp_path, "lr=1e-4", *limits), env={"SLEEP": "300"})
+    assert done.returncode == 1, done.stderr
+    assert "1 job: 1 timeout" in done.stdout
+    (result,) = job_results(tmp_path / "out").values()
+    assert result["error"] == "SLURM time limit reached (hydra.launcher.timeout_min=1)"
+
+
+def test_job_ended_before_it_started_is_still_counted(tmp_path: Path) -> None:
+    """A job cancelled while pending has no directory of its own yet; the sweep makes one."""
+    log, hold = tmp_path / "probe.jsonl", tmp_path / "hold"
+    hold.touch()
+    args = _sweep_args(tmp_path, "lr=1e-4,2e-4", "hydra.launcher.array_parallelism=1")
+    sweep = start_sweep(*args, env={"PROBE_LOG": str(log), "HOLD_FILE": str(hold)})
+    _wait_for(lambda: len(probe_events(log)) == 1, "the first job's start")
+    subprocess.run(["scancel", *_queued_jobs()], check=True)
+    stdout, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 1, stderr
+    assert "2 jobs: 2 interrupted" in stdout
+
+
+def test_sbatch_refusal_is_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    done = run_sweep(*_sweep_args(tmp_path, "lr=1e-4,1e-5", "hydra/launcher=slurm"))
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: SLURM refused the sweep: Invalid generic resource")
+    assert "hydra/launcher=slurm_cpu" in line
+    done = run_sweep(*_sweep_args(tmp_path, "lr=1e-4", "hydra.launcher.partition=nope"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: SLURM refused the sweep: Invalid partition name specified "
+        "(hydra.launcher: partition=nope, cpus_per_task=1, mem_gb=1, timeout_min=1440)"
+    )
+
+
+def test_requeued_job_goes_on_in_its_own_directory(tmp_path: Path) -> None:
+    log, hold = tmp_path / "probe.jsonl", tmp_path / "hold"
+    hold.touch()
+    sweep = start_sweep(*_sweep_args(tmp_path, "lr=1e-4"),
+                        env={"PROBE_LOG": str(log), "HOLD_FILE": str(hold)})  # fmt: skip
+    _wait_for(lambda: len(probe_events(log)) == 1, "the job's start")
+    (job,) = _queued_jobs()
+    subprocess.run(["scontrol", "requeue", job], check=True)  # what a preemption does
+    # SLURM holds a requeued job back for a while; let it start again at once.
+    _wait_for(lambda: _queued_jobs("PENDING") == [job], "the job back in the queue")
+    hold.unlink()
+    subprocess.run(["scontrol", "update", f"jobid={job}", "StartTime=now"], check=True)
+    stdout, stderr = sweep.communicate(timeout=60)
+    assert sweep.returncode == 0, stderr
+    assert "1 job: 1 ok" in stdout
+    assert [event["event"] for event in probe_events(log)] == ["start", "start", "end"]

@@ -1,0 +1,94 @@
+"""A job that goes on where an earlier attempt of it stopped, instead of starting from step 0.
+
+Two ways a job gets a second attempt:
+
+- SLURM requeues it (preemption, or a time limit with `max_num_timeout`): the same SLURM job
+  runs again and Hydra gives it the same job directory. The directory records which SLURM job
+  claimed it, so that job, and only that one, may take it again.
+- `resume=true` reruns a sweep: a job whose config matches an unfinished job of the same
+  purpose starts in a new directory with a copy of that job's checkpoint (a MeZO run's
+  trajectory and its metrics so far), and the trainer goes on from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from zo_sweep import records
+from zo_sweep.sweep.resume import config_hash
+
+log = logging.getLogger(__name__)
+
+SLURM_JOB_FILE = "slurm_job_id"
+# What a later attempt takes over from an unfinished one: the checkpoint and the curve so far.
+CHECKPOINT_FILES = (records.TRAJECTORY_FILE, records.METRICS_FILE)
+
+
+def slurm_job_id() -> str | None:
+    """This process's SLURM job as `<array>_<task>` (or the plain id); None outside SLURM."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID")
+
+
+def remember_slurm_job(job_dir: Path) -> None:
+    """Note which SLURM job claimed job_dir, so its requeued run may claim it again."""
+    job_id = slurm_job_id()
+    if job_id:
+        (job_dir / SLURM_JOB_FILE).write_text(job_id + "\n")
+
+
+def is_requeued_attempt(job_dir: Path) -> bool:
+    """Whether this process is the SLURM job that claimed job_dir, run again after a requeue."""
+    job_id, marker = slurm_job_id(), job_dir / SLURM_JOB_FILE
+    return bool(job_id) and marker.exists() and marker.read_text().strip() == job_id
+
+
+def adopt_checkpoint(purpose_dir: Path, wanted_hash: str, job_dir: Path) -> Path | None:
+    """Copy the checkpoint of the latest unfinished job with this config hash into job_dir."""
+    candidates = []
+    for trajectory in purpose_dir.rglob(records.TRAJECTORY_FILE) if purpose_dir.is_dir() else ():
+        earlier = trajectory.parent
+        if earlier.resolve() == job_dir.resolve() or _finished(earlier):
+            continue
+        if _config_hash_of(earlier) == wanted_hash:
+            candidates.append((trajectory.stat().st_mtime, earlier))
+    if not candidates:
+        return None
+    _, earlier = max(candidates)
+    for name in CHECKPOINT_FILES:
+        if (earlier / name).exists():
+            shutil.copy2(earlier / name, job_dir / name)
+    log.info("resume: going on from the checkpoint of %s", earlier)
+    return earlier
+
+
+def _finished(job_dir: Path) -> bool:
+    try:
+        result = records.read_result(job_dir) or {}
+    except ValueError:
+        return False
+    return result.get("status") in (records.OK, records.DIVERGED, records.SKIPPED)
+
+
+def _config_hash_of(job_dir: Path) -> str | None:
+    """The config hash of an earlier job, from its record or else its Hydra snapshot."""
+    try:
+        recorded = (records.read_result(job_dir) or {}).get("config_hash")
+    except ValueError:
+        recorded = None
+    if recorded:
+        return str(recorded)
+    snapshot = job_dir / records.HYDRA_DIR / "config.yaml"
+    if not snapshot.exists():
+        return None
+    try:
+        return config_hash(OmegaConf.load(snapshot))
+    except Exception:  # an unreadable snapshot is not a job to go on from
+        return None
