@@ -72,20 +72,23 @@ def test_a_probe_sweep_over_an_extra_setting_ends_with_a_verdict_per_cell(
 ) -> None:
     probe = write_probe(tmp_path / "probe")
     done = run_sweep(
-        "-m", "lr=1e-4,1e-5", "+extra_env.WD=0,0.02", f"method.script={probe}",
+        "-m", "lr=1e-4,1e-5", "+extra_env.MY_FLAG=0,0.02", f"method.script={probe}",
         f"output_root={tmp_path / 'out'}",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     verdict = done.stdout[done.stdout.index("verdict") :].splitlines()
     # The probe's dev is 1 - lr: the smallest lr wins, at the edge of the grid.
     assert [line for line in verdict if line.startswith("  ")] == [
-        "  smollm2_135m sst2 zo original extra_env.WD=0: lr 1e-05: dev 1.000, test n/a "
+        "  smollm2_135m sst2 zo original extra_env.MY_FLAG=0: lr 1e-05: dev 1.000, test n/a "
         "(1 seed, zero-shot dev n/a)",
         "    warning: best lr at the edge of the grid: extend it to 1e-06",
-        "  smollm2_135m sst2 zo original extra_env.WD=0.02: lr 1e-05: dev 1.000, test n/a "
+        "  smollm2_135m sst2 zo original extra_env.MY_FLAG=0.02: lr 1e-05: dev 1.000, test n/a "
         "(1 seed, zero-shot dev n/a)",
         "    warning: best lr at the edge of the grid: extend it to 1e-06",
     ]
     assert main([str(tmp_path / "out"), "--view", "best", "--format", "csv"]) == 0
     best = pd.read_csv(io.StringIO(capsys.readouterr().out))
-    assert best["extra_env.WD"].tolist() == [0, 0.02] and best["configs_tried"].tolist() == [2, 2]
+    assert best["extra_env.MY_FLAG"].tolist() == [0, 0.02] and best["configs_tried"].tolist() == [
+        2,
+        2,
+    ]
