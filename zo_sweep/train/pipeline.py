@@ -13,7 +13,7 @@ from zo_sweep.data import load_splits
 from zo_sweep.train.config import TrainConfig
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
-from zo_sweep.train.model import add_lora, load_model, pick_device
+from zo_sweep.train.model import add_lora, load_model, pick_device, pick_dtype
 from zo_sweep.train.scoring import encode
 
 # Settings that say what ran are top-level fields of result.json; every other one is a
@@ -56,7 +56,7 @@ def train(config: TrainConfig) -> dict:
         seed=config.seed,
     )
     device = pick_device(config.device)
-    model, tokenizer = load_model(config.model, config.dtype, device)
+    model, tokenizer = load_model(config.model, config.dtype, device, lora=config.lora)
     if config.lora:
         model = add_lora(
             model,
@@ -87,7 +87,7 @@ def train(config: TrainConfig) -> dict:
         "sizes": {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},
         "wall_seconds": round(time.perf_counter() - started, 3),
         "peak_memory_mb": round(peak_memory_mb(device), 1),
-        "environment": describe_environment(device, next(model.parameters()).dtype),
+        "environment": describe_environment(device, pick_dtype(config.dtype, device)),
     }
     records.write_json_atomic(out_dir / records.RESULT_FILE, result)
     return result
