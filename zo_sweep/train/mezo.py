@@ -189,6 +189,11 @@ class ZerothOrderSGD:
         """
         self._noise_pass(seed, self._update(coefficient, shrink))
 
+    def draw_noise(self, seed: int) -> None:
+        """Draw z(seed) for every group and drop it: the random number generator's share of a
+        pass, the floor no implementation of a pass goes below."""
+        self._noise_pass(seed, _ignore)
+
     # --- what one group does in a pass, given its noise ---------------------------------------
 
     def _perturb(self, times: int) -> GroupPass:
@@ -271,6 +276,10 @@ class ZerothOrderSGD:
             noise = torch.empty(size, device=self._buffers[0].device).normal_(generator=generator)
             out.extend(chunk.clone() for chunk in noise.split([p.numel() for p in pieces]))
         return out
+
+
+def _ignore(*_: object) -> None:
+    pass
 
 
 def _split_like(flat: torch.Tensor, pieces: Pieces) -> list[torch.Tensor]:

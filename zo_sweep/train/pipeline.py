@@ -71,7 +71,9 @@ def train(config: TrainConfig) -> dict:
             for split in (splits.train, splits.dev, splits.test)
         )
     )
+    loaded = time.perf_counter()
     outcome = Run(model, tokenizer, splits.task, data, config, out_dir).run()
+    run_seconds = time.perf_counter() - loaded
     result = {
         **outcome.as_dict(),
         "trainer": config.trainer,
@@ -86,6 +88,9 @@ def train(config: TrainConfig) -> dict:
         "hparams": hparams(config),
         "sizes": {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},
         "wall_seconds": round(time.perf_counter() - started, 3),
+        # Where the wall time went: data and model loading, then training and evaluation.
+        "load_seconds": round(loaded - started, 3),
+        "run_seconds": round(run_seconds, 3),
         "peak_memory_mb": round(peak_memory_mb(device), 1),
         "environment": describe_environment(device, pick_dtype(config.dtype, device)),
     }

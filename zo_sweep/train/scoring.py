@@ -15,6 +15,8 @@ once with a KV cache and only the candidates' own tokens run from it.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -193,6 +195,16 @@ def training_loss(model, batch: Batch, objective: str, reduction: str = "mean") 
     return classification_loss(model, batch, reduction)
 
 
+@functools.cache
+def _cache_keyword() -> str:
+    """The KV cache's name in a model's arguments and outputs: `cache` in recent transformers,
+    `past_key_values` before."""
+    from transformers import LlamaForCausalLM
+
+    parameters = inspect.signature(LlamaForCausalLM.forward).parameters
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
 def _left_padded(rows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     length = max(len(row) for row in rows)
     ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
@@ -234,7 +246,7 @@ def cached_prompt_scores(
         [e for e, item in enumerate(items) for _ in item.candidates], device=device
     )
     slot = torch.tensor([k for item in items for k in range(len(item.candidates))], device=device)
-    cache = prompt.past_key_values
+    cache = getattr(prompt, _cache_keyword())
     cache.batch_select_indices(owner)  # one copy of its prompt's cache per candidate
     candidates = [candidate for item in items for candidate in item.candidates]
     ids, mask = (t.to(device) for t in _right_padded(candidates, pad_id))
@@ -243,8 +255,8 @@ def cached_prompt_scores(
         input_ids=ids,
         attention_mask=torch.cat([prompt_mask[owner], mask], dim=1),
         position_ids=positions,
-        past_key_values=cache,
         use_cache=True,
+        **{_cache_keyword(): cache},
     ).logits
     # The prompt's last position predicts each candidate's first token, the candidate's own
     # positions the rest.
