@@ -72,7 +72,7 @@ def measure_startup(path: str, scratch: Path, *, sweep: bool) -> dict[str, float
             "num_train=16",
             "num_dev=8",
             "num_eval=8",
-            "eval_steps=0",
+            "eval_steps=1",
             f"output_root={sweep_dir}",
         ]
         total = _wall([python, "-m", "zo_sweep", *overrides], cwd=PROJECT_ROOT)
