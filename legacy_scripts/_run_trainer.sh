@@ -6,7 +6,9 @@
 #   TASK        a task data folder (its name picks the task, e.g. Data/original/Copa) or a task name
 #   MODE        ft (all parameters) | lora
 #   LR EPS BS STEPS SEED RANK ALPHA   hyperparameters
-#   TRAIN DEV EVAL                    number of train / dev / eval examples
+#   TRAIN DEV EVAL                    number of train / dev / eval examples (DEV: 100 for Copa
+#                                     and CB, 500 for the others)
+#   EVAL_STEPS  evaluate on dev every this many steps (500)
 #   SYN_TASK    synthetic data folder mixed into training (orig_n_syn scripts)
 #   EVAL_TASK   folder the test split comes from (synthetic scripts: the original sibling folder)
 #   OUTPUT_DIR  where metrics.jsonl and result.json go (default: a new folder under
@@ -26,8 +28,13 @@ export BS="${BS:-16}"
 export STEPS="${STEPS:-20000}"
 export SEED="${SEED:-0}"
 export TRAIN="${TRAIN:-1000}"
-export DEV="${DEV:-500}"
+# Copa and CB have only 100 dev examples to spare.
+case "$(basename "$TASK" | tr '[:upper:]' '[:lower:]')" in
+    copa | cb) export DEV="${DEV:-100}" ;;
+    *) export DEV="${DEV:-500}" ;;
+esac
 export EVAL="${EVAL:-1000}"
+export EVAL_STEPS="${EVAL_STEPS:-500}"
 if [ "$MODE" = "lora" ]; then
     export RANK="${RANK:-8}" ALPHA="${ALPHA:-16}"
 fi

@@ -24,43 +24,53 @@ class OldMethod:
     mode: str
     lrs: tuple[str, ...]
     fixed: tuple[tuple[str, str], ...]  # variables with their old values, in script order
-    file_suffix: str = ""
+    differing: tuple[str, ...]  # the zo_sweep overrides these values need (not the defaults)
+    ranks: tuple[str, ...] = ()  # LoRA: one run per rank and learning rate
     title: str = ""
 
+    @property
+    def file_suffix(self) -> str:
+        """`_rk8n16n32`: the ranks a LoRA script runs, as the group named its scripts."""
+        return "_rk" + "n".join(self.ranks) if self.ranks else ""
 
-# The old grid, as the per-experiment scripts enumerated it.
+
+# The old grid, as the per-experiment scripts enumerated it (batch size 4 in most runs; some
+# studies ran 16, or 80000 steps, by changing BS and STEPS).
 OLD_METHODS = (
     OldMethod(
         0, "mezo", "zo", "ft", ("1e-6", "5e-7", "2e-7", "1e-7"),
-        (("BS", "16"), ("STEPS", "20000"), ("SEED", "0"), ("EPS", "1e-3")),
+        (("BS", "4"), ("STEPS", "20000"), ("SEED", "0"), ("EPS", "1e-3")),
+        ("bs=4", "eval_steps=500"),
         title="MeZO (zeroth-order SGD)",
     ),
     OldMethod(
-        1, "fo_full", "fo_full", "ft", ("1e-5", "5e-6", "2e-6", "1e-6"),
-        (("BS", "8"), ("STEPS", "1000"), ("SEED", "0")),
+        1, "fo_full", "fo_full", "ft", ("1e-6", "5e-7", "2e-7", "1e-7"),
+        (("BS", "4"), ("STEPS", "20000"), ("SEED", "0")),
+        ("bs=4", "steps=20000"),
         title="First-order full fine-tuning",
     ),
     OldMethod(
-        2, "fo_lora", "fo_lora", "lora", ("1e-4", "5e-5", "2e-5", "1e-5"),
-        (("BS", "8"), ("STEPS", "1000"), ("SEED", "0"), ("RANK", "8"), ("ALPHA", "16")),
-        file_suffix="_rk8n16",
-        title="First-order LoRA (rank 8, alpha 16)",
+        2, "fo_lora", "fo_lora", "lora", ("1e-4", "2e-4"),
+        (("BS", "4"), ("STEPS", "20000"), ("SEED", "0"), ("ALPHA", "16")),
+        ("bs=4", "steps=20000"),
+        ranks=("8", "16", "32"),
+        title="First-order LoRA (ranks 8, 16, 32; alpha 16)",
     ),
 )  # fmt: skip
-# (number, name in file names and zo_sweep, data folder)
+# (number, name in the group's file names, zo_sweep's task, data folder)
 TASKS = (
-    (1, "copa", "Copa"),
-    (2, "cb", "CB"),
-    (3, "rte", "RTE"),
-    (4, "boolq", "BoolQ"),
-    (5, "sst2", "SST-2"),
-    (6, "arcc_cloze", "ArcC_Cloze"),
-    (7, "arcc_mc", "ArcC_MC"),
+    (1, "copa", "copa", "Copa"),
+    (2, "cb", "cb", "CB"),
+    (3, "rte", "rte", "RTE"),
+    (4, "boolq", "boolq", "BoolQ"),
+    (5, "sst2", "sst2", "SST-2"),
+    (6, "arccloz", "arcc_cloze", "ArcC_Cloze"),
+    (7, "arcmc", "arcc_mc", "ArcC_MC"),
 )
 DATA = (("orig", "original"), ("syn", "synthetic"))
 # Model folder -> (Hugging Face id, zo_sweep model name, tasks with example scripts).
 MODELS = {
-    "Llama-3.2-1B": ("meta-llama/Llama-3.2-1B", "llama1b", [name for _, name, _ in TASKS]),
+    "Llama-3.2-1B": ("meta-llama/Llama-3.2-1B", "llama1b", [task[1] for task in TASKS]),
     "Llama-3.2-3B": ("meta-llama/Llama-3.2-3B", "llama3b", ["copa"]),
     "Mistral-7B-v0.1": ("mistralai/Mistral-7B-v0.1", "mistral7b", ["copa"]),
     "Mistral-Nemo-Base-2407": ("mistralai/Mistral-Nemo-Base-2407", "mistral_nemo", ["copa"]),
@@ -68,9 +78,9 @@ MODELS = {
 
 TEMPLATE = """\
 #!/usr/bin/env bash
-# {title} on {folder} ({data} data) with {model_folder}: the old learning-rate grid,
-# one run per learning rate, all in parallel.
-# Output: $RESULTS/{model_folder}/{folder}/{results_folder}/{data}/<lr>_{data}.out and .err
+# {title} on {folder} ({data} data) with {model_folder}: the old grid,
+# one run per learning rate (and LoRA rank), all in parallel.
+# Output: $RESULTS/{model_folder}/{folder}/{results_folder}/{data}/{log_name}.out and .err
 # Environment: DATA_ROOT holds original/<Task>/ and synthetic/<Task>/ (default: the example
 # data shipped with zo_sweep); RESULTS (default: results/ in the repository); MODEL, BS, STEPS,
 # SEED{more} replace the defaults below.
@@ -92,30 +102,41 @@ wait
 """
 
 RUN = """\
-MODEL=$MODEL MODE={mode} TASK=$TASK LR={lr} {fixed} \\
-    bash legacy_scripts/{base} > "$OUT/{lr}_{data}.out" 2> "$OUT/{lr}_{data}.err" &
+MODEL=$MODEL MODE={mode} TASK=$TASK LR={lr}{rank} {fixed} \\
+    bash legacy_scripts/{base} > "$OUT/{log}.out" 2> "$OUT/{log}.err" &
 """
 
 
 def script_text(model_folder: str, method: OldMethod, task: tuple, data: tuple) -> str:
-    _, task_name, folder = task
+    _, _, task_name, folder = task
     _, data_name = data
     model_id, model_name, _ = MODELS[model_folder]
     base = f"{method.name}_finetune_{data_name}.sh"
     fixed = " ".join(f"{name}=${name}" for name, _ in method.fixed)
     runs = "".join(
-        RUN.format(mode=method.mode, lr=lr, fixed=fixed, base=base, data=data_name)
+        RUN.format(
+            mode=method.mode,
+            lr=lr,
+            rank=f" RANK={rank}" if rank else "",
+            fixed=fixed,
+            base=base,
+            log=log_name(method, data_name, lr, rank),
+        )
+        for rank in method.ranks or ("",)
         for lr in method.lrs
     )
     zo_sweep = (
         f"python -m zo_sweep model={model_name} task={task_name} "
-        f"method={method.results_folder} data={data_name} -m lr={','.join(method.lrs)}"
+        f"method={method.results_folder} data={data_name} {' '.join(method.differing)} -m "
+        + (f"rank={','.join(method.ranks)} " if method.ranks else "")
+        + f"lr={','.join(method.lrs)}"
     )
     extra = [name for name, _ in method.fixed if name not in ("BS", "STEPS", "SEED")]
     return TEMPLATE.format(
         title=method.title,
         folder=folder,
         data=data_name,
+        log_name=log_name(method, data_name, "<lr>", "<rank>" if method.ranks else ""),
         model_folder=model_folder,
         results_folder=method.results_folder,
         more="".join(f", {name}" for name in extra),
@@ -126,9 +147,14 @@ def script_text(model_folder: str, method: OldMethod, task: tuple, data: tuple) 
     )
 
 
+def log_name(method: OldMethod, data: str, lr: str, rank: str) -> str:
+    """`<lr>_<data>`, or `<lr>_lora_rk<rank>` for LoRA, as the old results folders hold them."""
+    return f"{lr}_lora_rk{rank}" if rank else f"{lr}_{data}"
+
+
 def script_name(method: OldMethod, task: tuple, data: tuple) -> str:
-    number, task_name, _ = task
-    return f"{number}_{method.number}_{method.name}_{data[0]}_{task_name}{method.file_suffix}.sh"
+    number, file_task, _, _ = task
+    return f"{number}_{method.number}_{method.name}_{data[0]}_{file_task}{method.file_suffix}.sh"
 
 
 def main() -> None:

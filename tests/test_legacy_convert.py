@@ -34,19 +34,19 @@ def test_each_example_converts_to_the_command_it_documents(script: Path) -> None
 def test_cli_prints_one_sweep_per_script(capsys: pytest.CaptureFixture[str]) -> None:
     scripts = [
         REPO_ROOT / "legacy_scripts/Llama-3.2-1B/1_0_mezo_orig_copa.sh",
-        REPO_ROOT / "legacy_scripts/Llama-3.2-1B/1_2_fo_lora_orig_copa_rk8n16.sh",
+        REPO_ROOT / "legacy_scripts/Llama-3.2-1B/1_2_fo_lora_orig_copa_rk8n16n32.sh",
     ]
     assert main(["convert", *map(str, scripts), "--set", "DATA_ROOT=/data/Data"]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines() == [
         f"# {scripts[0]}",
         "python -m zo_sweep model=llama1b task=copa method=zo data=original "
-        "data.root=/data/Data/original -m lr=1e-6,5e-7,2e-7,1e-7",
+        "data.root=/data/Data/original bs=4 eval_steps=500 -m lr=1e-6,5e-7,2e-7,1e-7",
         f"# {scripts[1]}",
         "python -m zo_sweep model=llama1b task=copa method=fo_lora data=original "
-        "data.root=/data/Data/original -m lr=1e-4,5e-5,2e-5,1e-5",
+        "data.root=/data/Data/original bs=4 steps=20000 -m rank=8,16,32 lr=1e-4,2e-4",
     ]
-    assert err == ""
+    assert err == "2 scripts: 2 converted, 0 with notes, 0 not convertible\n"
 
 
 HAND_WRITTEN = """#!/bin/bash
@@ -69,17 +69,21 @@ def test_hand_written_script_with_unknown_variable_and_script(tmp_path: Path) ->
     script.write_text(HAND_WRITTEN)
     conversion = convert_script(script)
     assert [sweep.command() for sweep in conversion.sweeps] == [
+        # EVAL_STEPS, BS and STEPS left unset: the old base script's 500, 16 and 20000.
         "python -m zo_sweep model=llama3b task=rte method=zo_lora data=synthetic "
-        "data.root=/data/Data/synthetic +extra_env.WD=0.01 steps=5000 -m rank=4,8 lr=1e-6,5e-7",
+        "data.root=/data/Data/synthetic +extra_env.WD=0.01 steps=5000 eval_steps=500 "
+        "-m rank=4,8 lr=1e-6,5e-7",
         "python -m zo_sweep model.id=my-org/my-model model.name=my-model task=sst2 method=fo_full "
-        "data=original data.root=/data/Data/original lr=1e-5",
+        "data=original data.root=/data/Data/original lr=1e-5 bs=16 steps=20000",
     ]
+    gpus_note = (
+        "note: CUDA_VISIBLE_DEVICES=0: zo_sweep gives each job a GPU of its own; to use only "
+        "these GPUs add 'gpus=[0]'"
+    )
     assert [str(problem) for problem in conversion.problems] == [
-        f"{script}:6: warning: CUDA_VISIBLE_DEVICES=0 not converted: zo_sweep assigns GPUs "
-        "itself (see gpus= and jobs_per_gpu=)",
+        f"{script}:6: {gpus_note}",
         f"{script}:6: warning: unknown variable WD=0.01: passed on as +extra_env.WD",
-        f"{script}:11: warning: CUDA_VISIBLE_DEVICES=0 not converted: zo_sweep assigns GPUs "
-        "itself (see gpus= and jobs_per_gpu=)",
+        f"{script}:11: {gpus_note}",
         f"{script}:12: error: unknown base script run_mezo.sh (known: "
         "fo_full_finetune_${data.name}.sh, fo_lora_finetune_${data.name}.sh, "
         "mezo_finetune_${data.name}.sh); run a foreign script with method.script=PATH",
@@ -97,7 +101,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_write_experiment_preset(tmp_path: Path) -> None:
-    script = REPO_ROOT / "legacy_scripts/Llama-3.2-1B/3_2_fo_lora_syn_rte_rk8n16.sh"
+    script = REPO_ROOT / "legacy_scripts/Llama-3.2-1B/3_2_fo_lora_syn_rte_rk8n16n32.sh"
     args = ["convert", str(script), "--write-experiment", "old_rte", "--conf-dir", str(tmp_path)]
     args += ["--set", "DATA_ROOT=/data/Data", "--set", "STEPS=500"]
     assert main(args) == 0
@@ -111,8 +115,8 @@ def test_write_experiment_preset(tmp_path: Path) -> None:
         {"override /data": "synthetic"},
     ]
     assert preset["data"] == {"root": "/data/Data/synthetic"}
-    assert preset["steps"] == 500
-    assert preset["hydra"]["sweeper"]["params"] == {"lr": "1e-4,5e-5,2e-5,1e-5"}
+    assert (preset["steps"], preset["bs"]) == (500, 4)
+    assert preset["hydra"]["sweeper"]["params"] == {"rank": "8,16,32", "lr": "1e-4,2e-4"}
     assert main(args) == 2  # never overwritten without --force
 
 

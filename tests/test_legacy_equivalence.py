@@ -2,7 +2,9 @@
 
 Every example script is read (its base script and environment per learning rate) and compared
 with the job zo_sweep builds for the matching config, named independently of the converter:
-model from the script's folder, task, method and data from its file name. The presets
+model from the script's folder, task, method and data from its file name, the settings of
+the method's legacy preset. The base scripts' own defaults (DEV, EVAL_STEPS) and forced
+values (MODE=lora) are added to the old side, as the training received them. The presets
 conf/experiment/legacy_*_grid.yaml are dry-run and must give exactly the old scripts' commands.
 """
 
@@ -19,7 +21,8 @@ import pytest
 from legacy_support import EXAMPLE_SCRIPTS, REPO_ROOT, comparable
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep.legacy import zo_config
+from zo_sweep.data.tasks import load_task_spec
+from zo_sweep.legacy import base_scripts, zo_config
 from zo_sweep.legacy.shell_parse import parse_script
 from zo_sweep.legacy.zo_config import compose
 from zo_sweep.sweep.job import build_command
@@ -29,7 +32,8 @@ MODELS = {"Llama-3.2-1B": "llama1b", "Llama-3.2-3B": "llama3b", "Mistral-7B-v0.1
 METHODS = {"mezo": "zo", "fo_full": "fo_full", "fo_lora": "fo_lora"}
 DATA = {"orig": "original", "syn": "synthetic"}
 SCRIPT_NAME = re.compile(
-    r"^\d+_\d+_(?P<method>mezo|fo_full|fo_lora)_(?P<data>orig|syn)_(?P<task>[a-z0-9_]+?)(_rk\d+n\d+)?\.sh$"
+    r"^\d+_\d+_(?P<method>mezo|fo_full|fo_lora)_(?P<data>orig|syn)_(?P<task>[a-z0-9_]+?)"
+    r"(_rk[0-9n]+)?\.sh$"
 )
 PRESETS = ("legacy_zo_grid", "legacy_fo_full_grid", "legacy_fo_lora_grid")
 
@@ -39,14 +43,24 @@ def expected_config(script: Path) -> list[str]:
     assert match, script.name
     return [
         f"model={MODELS[script.parent.name]}",
-        f"task={match.group('task')}",
+        f"task={load_task_spec(match.group('task')).name}",  # arccloz: arcc_cloze
         f"method={METHODS[match.group('method')]}",
         f"data={DATA[match.group('data')]}",
+        # The study settings the scripts pin (BS 4, STEPS 20000, ...) are the preset's.
+        f"experiment=legacy_{METHODS[match.group('method')]}_grid",
     ]
 
 
 def old_commands(script: Path) -> list[tuple[Path, dict[str, str]]]:
-    return [(launch.script, launch.env) for launch in parse_script(script).launches]
+    """(base script, env) of each run, with what the old base script added (its defaults for
+    unset variables, what it forces): what the training really received."""
+    commands = []
+    for launch in parse_script(script).launches:
+        task = load_task_spec(Path(launch.env["TASK"]).name).name
+        env = {**base_scripts.unset_defaults(task), **launch.env}
+        env.update(base_scripts.forced_variables(launch.script.name))
+        commands.append((launch.script, env))
+    return commands
 
 
 @functools.cache
@@ -70,13 +84,14 @@ def assert_same_commands(old: list, new: list) -> None:
     ):
         assert new_script == old_script.resolve()
         both = set(old_env) & set(new_env)
-        assert {"MODEL", "TASK", "MODE", "LR", "BS", "STEPS", "SEED"} <= both
+        assert {"MODEL", "TASK", "MODE", "LR", "BS", "STEPS", "SEED", "DEV", "EVAL_STEPS"} <= both
         assert comparable(old_env, both) == comparable(new_env, both)
 
 
 def _key(command: tuple[Path, dict[str, str]]) -> tuple:
     script, env = command
-    return (script.name, Path(env["TASK"]).parent.name, Path(env["TASK"]).name, float(env["LR"]))
+    task = Path(env["TASK"])
+    return (script.name, task.parent.name, task.name, int(env.get("RANK", 0)), float(env["LR"]))
 
 
 @pytest.mark.parametrize(
@@ -84,7 +99,14 @@ def _key(command: tuple[Path, dict[str, str]]) -> tuple:
 )
 def test_zo_sweep_job_runs_what_the_old_script_ran(script: Path, tmp_path: Path) -> None:
     old = old_commands(script)
-    new = [job_command(expected_config(script), env["LR"], tmp_path) for _, env in old]
+    new = [
+        job_command(
+            [*expected_config(script), *([f"rank={env['RANK']}"] if "RANK" in env else [])],
+            env["LR"],
+            tmp_path,
+        )
+        for _, env in old
+    ]
     assert_same_commands(old, new)
 
 
@@ -114,7 +136,7 @@ def test_preset_reproduces_the_old_grid_of_a_model(preset: str, tmp_path: Path) 
         new.append(
             job_command(["model=llama1b", f"experiment={preset}", *job], lr.split("=")[1], tmp_path)
         )
-    assert len(new) == 7 * 2 * 4
+    assert len(new) == 7 * 2 * (3 * 2 if method == "fo_lora" else 4)
     assert_same_commands(old, new)
 
 

@@ -29,17 +29,19 @@ def test_every_model_has_example_scripts_and_one_folder_is_complete() -> None:
 @pytest.mark.parametrize(
     "script", EXAMPLE_SCRIPTS, ids=lambda path: f"{path.parent.name}/{path.name}"
 )
-def test_every_example_script_parses_into_four_parallel_runs(script: Path) -> None:
+def test_every_example_script_parses_into_parallel_runs_of_the_old_grid(script: Path) -> None:
     parsed = parse_script(script)
     assert parsed.problems == []
-    assert len(parsed.launches) == 4
+    lora = "_fo_lora_" in script.name
+    assert len(parsed.launches) == (2 * 3 if lora else 4)  # lr x rank, or lr
     model, task, method, data = script.parent.name, None, None, None
     for launch in parsed.launches:
         assert launch.background
         assert launch.script.parent == REPO_ROOT / "legacy_scripts"
         assert {"MODEL", "MODE", "TASK", "LR", "BS", "STEPS", "SEED"} <= set(launch.env)
         out = Path(launch.stdout)
-        assert out.name == f"{launch.env['LR']}_{out.parent.name}.out"
+        tag = f"lora_rk{launch.env['RANK']}" if lora else out.parent.name
+        assert out.name == f"{launch.env['LR']}_{tag}.out"
         assert launch.stderr == str(out.with_suffix(".err"))
         assert out.parents[4] == REPO_ROOT / "results" and out.parents[3].name == model
         task, method, data = out.parents[2].name, out.parents[1].name, out.parent.name

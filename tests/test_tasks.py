@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from zo_sweep.data import tasks
 from zo_sweep.data.tasks import DataError, Example, RecordError, known_task_names, load_task_spec
+from zo_sweep.data.tasks import loading as task_loading
 
 ALL_TASKS = ["arcc_cloze", "arcc_mc", "boolq", "cb", "copa", "rte", "sst2"]
 
@@ -178,7 +178,7 @@ def _task_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str) -
     conf = tmp_path / "conf_task"
     conf.mkdir()
     (conf / "mytask.yaml").write_text(yaml_text)
-    monkeypatch.setattr(tasks, "TASK_CONF_DIR", conf)
+    monkeypatch.setattr(task_loading, "TASK_CONF_DIR", conf)
 
 
 def test_a_new_task_is_one_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

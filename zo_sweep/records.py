@@ -35,6 +35,9 @@ STATUSES = (OK, FAILED, DIVERGED, INTERRUPTED, TIMEOUT, SKIPPED, DRY_RUN)
 
 # MeZO's run.py ends a run with these two lines; old logs and foreign scripts are read by them.
 TRAIN_SET_LINE = re.compile(r"^=+\s*Train set\s+(\S+)\s*=+\s*$")
+# numpy 2 prints scalars as `np.float64(0.61)`; the metrics dict of a log holds them bare.
+NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.\w+\(([^()]*)\)")
+NOT_A_NUMBER = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
@@ -160,9 +163,14 @@ def _strip_lines(lines: Iterable[str]) -> Iterator[str]:
         yield stripped
 
 
+def literal_metrics(text: str) -> str:
+    """A printed metrics dict as Python literals: numpy scalars unwrapped, nan and inf as None."""
+    return NOT_A_NUMBER.sub("None", NUMPY_SCALAR.sub(r"\1", text))
+
+
 def _literal_dict(text: str) -> dict[str, Any] | None:
     try:
-        value = ast.literal_eval(text)
+        value = ast.literal_eval(literal_metrics(text))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# MeZO (zeroth-order SGD) on RTE (original data) with Llama-3.2-1B: the old learning-rate grid,
-# one run per learning rate, all in parallel.
+# MeZO (zeroth-order SGD) on RTE (original data) with Llama-3.2-1B: the old grid,
+# one run per learning rate (and LoRA rank), all in parallel.
 # Output: $RESULTS/Llama-3.2-1B/RTE/zo/original/<lr>_original.out and .err
 # Environment: DATA_ROOT holds original/<Task>/ and synthetic/<Task>/ (default: the example
 # data shipped with zo_sweep); RESULTS (default: results/ in the repository); MODEL, BS, STEPS,
 # SEED, EPS replace the defaults below.
 # The same runs as a zo_sweep sweep:
-#   python -m zo_sweep model=llama1b task=rte method=zo data=original -m lr=1e-6,5e-7,2e-7,1e-7
+#   python -m zo_sweep model=llama1b task=rte method=zo data=original bs=4 eval_steps=500 -m lr=1e-6,5e-7,2e-7,1e-7
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DATA_ROOT=${DATA_ROOT:-$REPO/zo_sweep/example_data}
 RESULTS=${RESULTS:-$REPO/results}
@@ -16,7 +16,7 @@ cd "$REPO"
 
 MODEL=${MODEL:-meta-llama/Llama-3.2-1B}
 TASK=$DATA_ROOT/original/RTE
-BS=${BS:-16}
+BS=${BS:-4}
 STEPS=${STEPS:-20000}
 SEED=${SEED:-0}
 EPS=${EPS:-1e-3}

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# MeZO (zeroth-order SGD) on Copa (original data) with Mistral-7B-v0.1: the old learning-rate grid,
-# one run per learning rate, all in parallel.
+# MeZO (zeroth-order SGD) on Copa (original data) with Mistral-7B-v0.1: the old grid,
+# one run per learning rate (and LoRA rank), all in parallel.
 # Output: $RESULTS/Mistral-7B-v0.1/Copa/zo/original/<lr>_original.out and .err
 # Environment: DATA_ROOT holds original/<Task>/ and synthetic/<Task>/ (default: the example
 # data shipped with zo_sweep); RESULTS (default: results/ in the repository); MODEL, BS, STEPS,
 # SEED, EPS replace the defaults below.
 # The same runs as a zo_sweep sweep:
-#   python -m zo_sweep model=mistral7b task=copa method=zo data=original -m lr=1e-6,5e-7,2e-7,1e-7
+#   python -m zo_sweep model=mistral7b task=copa method=zo data=original bs=4 eval_steps=500 -m lr=1e-6,5e-7,2e-7,1e-7
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DATA_ROOT=${DATA_ROOT:-$REPO/zo_sweep/example_data}
 RESULTS=${RESULTS:-$REPO/results}
@@ -16,7 +16,7 @@ cd "$REPO"
 
 MODEL=${MODEL:-mistralai/Mistral-7B-v0.1}
 TASK=$DATA_ROOT/original/Copa
-BS=${BS:-16}
+BS=${BS:-4}
 STEPS=${STEPS:-20000}
 SEED=${SEED:-0}
 EPS=${EPS:-1e-3}

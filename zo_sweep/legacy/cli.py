@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from zo_sweep import CONF_DIR
-from zo_sweep.legacy.convert import Conversion, convert_script, experiment_yaml
+from zo_sweep.legacy.batch import Batch, convert_inputs, header
+from zo_sweep.legacy.sweeps import experiment_yaml
 
 PROG = "python -m zo_sweep.legacy"
 EXIT_UNCONVERTED = 1
@@ -34,9 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     convert = commands.add_parser(
-        "convert", help="print the zo_sweep command equivalent to each old script"
+        "convert",
+        help="print the zo_sweep command equivalent to each old script (or study YAML file)",
     )
-    convert.add_argument("scripts", nargs="+", type=Path, metavar="SCRIPT")
+    convert.add_argument(
+        "scripts", nargs="+", type=Path, metavar="SCRIPT",
+        help="an old script, a folder of them, or a study YAML file of the old automation",
+    )  # fmt: skip
     convert.add_argument(
         "--write-experiment", metavar="NAME", help="write conf/experiment/NAME.yaml instead"
     )
@@ -51,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--cwd", type=Path, help="the folder the script is started from (default: here)"
     )
+    convert.add_argument(
+        "--map-root", action="append", default=[], metavar="OLD=NEW",
+        help="rewrite paths starting with OLD to start with NEW, e.g. "
+        "--map-root /grand/proj/Data=/data/Data (repeatable)",
+    )  # fmt: skip
     convert.set_defaults(run=run_convert)
 
     results = commands.add_parser(
@@ -66,27 +76,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    missing = [str(script) for script in args.scripts if not script.is_file()]
+    missing = [str(script) for script in args.scripts if not script.exists()]
     if missing:
         raise UsageError(f"no such script: {', '.join(missing)}")
-    environ = dict(_assignment(text) for text in args.set)
-    conversions = [convert_script(script, environ=environ, cwd=args.cwd) for script in args.scripts]
-    for conversion in conversions:
+    environ = dict(_assignment(text, "--set") for text in args.set)
+    map_roots = [_assignment(text, "--map-root") for text in args.map_root]
+    batch = convert_inputs(args.scripts, environ=environ, cwd=args.cwd, map_roots=map_roots)
+    for conversion in batch.each():
         for problem in conversion.problems:
             print(problem, file=sys.stderr)
     if args.write_experiment:
-        write_experiment(conversions, args.write_experiment, args.conf_dir, force=args.force)
+        write_experiment(batch, args.write_experiment, args.conf_dir, force=args.force)
     else:
-        for conversion in conversions:
-            print(f"# {conversion.path}")
+        for conversion in batch.each():
+            print(header(conversion))
             for sweep in conversion.sweeps:
                 print(sweep.command())
-    return EXIT_UNCONVERTED if any(c.failed for c in conversions) else 0
+    for line in [*batch.not_convertible(), batch.tally()]:
+        print(line, file=sys.stderr)
+    return EXIT_UNCONVERTED if any(c.failed for c in batch.each()) else 0
 
 
-def write_experiment(
-    conversions: list[Conversion], name: str, conf_dir: Path, *, force: bool
-) -> None:
+def write_experiment(batch: Batch, name: str, conf_dir: Path, *, force: bool) -> None:
+    conversions = list(batch.each())
     sweeps = [sweep for conversion in conversions for sweep in conversion.sweeps]
     if len(sweeps) != 1:
         raise UsageError(
@@ -97,12 +109,13 @@ def write_experiment(
     if path.exists() and not force:
         raise UsageError(f"{path} exists (add --force to replace it)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(experiment_yaml(sweeps[0], name, [c.path for c in conversions]))
+    sources = [c.path for c in conversions if c.sweeps]
+    path.write_text(experiment_yaml(sweeps[0], name, sources))
     print(f"wrote {path}; run it with: python -m zo_sweep -m experiment={name}", file=sys.stderr)
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from zo_sweep.legacy.summary_rows import read_rows
+    from zo_sweep.legacy.summary_rows import read_results
     from zo_sweep.summary import rows_to_frame
     from zo_sweep.summary.render import FORMATS, format_for, render
 
@@ -111,7 +124,10 @@ def run_import(args: argparse.Namespace) -> int:
         raise UsageError(f"no such directory: {', '.join(missing)}")
     if args.format and args.format not in FORMATS:
         raise UsageError(f"--format: one of {', '.join(sorted(FORMATS))}")
-    frame = rows_to_frame([row for folder in args.dirs for row in read_rows(folder)])
+    imports = [read_results(folder) for folder in args.dirs]
+    for skipped in (line for found in imports for line in found.skipped):
+        print(f"warning: skipped {skipped}", file=sys.stderr)
+    frame = rows_to_frame([row for found in imports for row in found.rows])
     text = render(frame, format_for(args.out, args.format))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,16 +135,13 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"wrote {args.out} ({len(frame)} rows)", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    counts = frame["status"].value_counts().to_dict() if len(frame) else {}
-    print(
-        f"{len(frame)} old runs: " + ", ".join(f"{n} {s}" for s, n in counts.items()),
-        file=sys.stderr,
-    )
+    for folder, found in zip(args.dirs, imports, strict=True):
+        print(f"{folder}: {found.tally()}", file=sys.stderr)
     return 0
 
 
-def _assignment(text: str) -> tuple[str, str]:
+def _assignment(text: str, option: str) -> tuple[str, str]:
     name, separator, value = text.partition("=")
     if not separator or not name:
-        raise UsageError(f"--set: expected NAME=VALUE, got {text!r}")
+        raise UsageError(f"{option}: expected NAME=VALUE, got {text!r}")
     return name, value

@@ -3,105 +3,159 @@
 Each base-script run of an old script (a `Launch`) becomes the overrides of one zo_sweep job:
 the base script picks method and data, MODEL the model, TASK the task (and `data.root` when
 its folder is not zo_sweep's default), every other variable the config key the `env:` mapping
-reads it from, written only where it differs from the composed default. The runs of a script
-are then grouped into `-m` sweeps (the learning rates, and ranks, as comma lists).
+reads it from, written only where it differs from the composed default. A variable the script
+leaves unset gets the value the old base script used (`base_scripts`). A script that runs
+other scripts (`run_all.sh`: `bash 1_0_mezo_orig_copa.sh` lines) is followed: each script it
+runs is converted in turn. The runs of a script are grouped into `-m` sweeps (`sweeps`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-import shlex
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from zo_sweep.legacy import zo_config
+from zo_sweep.data.tasks import DataError, known_task_names, load_task_spec
+from zo_sweep.legacy import base_scripts, zo_config
 from zo_sweep.legacy.shell_parse import Launch, Problem, parse_script
+from zo_sweep.legacy.sweeps import JobOverrides, Sweep, group_sweeps
 
-GROUPS = ("model", "task", "method", "data")
 # Variables a base script reads that zo_sweep sets for every job itself.
 SET_BY_ZO_SWEEP = {
     "OUTPUT_DIR": "zo_sweep gives every job its own directory",
-    "CUDA_VISIBLE_DEVICES": "zo_sweep assigns GPUs itself (see gpus= and jobs_per_gpu=)",
     "TRAINER": "the base script sets it",
     "DATA_KIND": "the base script sets it",
 }
+GPU_VARIABLE = "CUDA_VISIBLE_DEVICES"
 # Variables that pick a config group option rather than a value (MODE helps pick the method,
 # and is compared with its mode like any other value).
 GROUP_VARIABLES = ("MODEL", "TASK", "TASK_NAME")
 DEFAULT_MODE = "ft"  # what the base scripts assume when MODE is unset
-# Swept keys listed last: the learning rate is the innermost loop of the old scripts.
-INNER_KEYS = ("rank", "alpha", "lr")
 # Shown even at their default: the learning rate is what every old script is about.
 ALWAYS_SHOWN = ("lr",)
-PLAIN_VALUE = re.compile(r"^[\w./:@~+-]+$")
-COMMAND = "python -m zo_sweep"
+MAX_FOLLOW_DEPTH = 8
 
-
-@dataclass
-class Sweep:
-    """One zo_sweep command: fixed overrides and swept ones (key -> values in script order)."""
-
-    fixed: dict[str, str]
-    swept: dict[str, list[str]] = field(default_factory=dict)
-
-    def command(self) -> str:
-        words = [COMMAND, *(_override(key, [value]) for key, value in self.fixed.items())]
-        if self.swept:
-            words += ["-m", *(_override(key, values) for key, values in self.swept.items())]
-        return " ".join(words)
+RootMap = Sequence[tuple[str, str]]  # (old prefix, new prefix), first match wins
 
 
 @dataclass
 class Conversion:
+    """One script: its sweeps, what could not be read, and the scripts it ran (aggregators)."""
+
     path: Path
-    sweeps: list[Sweep]
-    problems: list[Problem]
+    sweeps: list[Sweep] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    followed: list[Conversion] = field(default_factory=list)
+    run_by: Path | None = None  # the aggregator that ran this script
+    nothing: str | None = None  # why there is nothing to convert (an empty file, a base script)
 
     @property
     def failed(self) -> bool:
         return any(problem.severity == "error" for problem in self.problems)
 
+    def all(self) -> list[Conversion]:
+        """This conversion and, depth first, those of the scripts it ran."""
+        return [self, *(done for child in self.followed for done in child.all())]
+
 
 def convert_script(
-    path: str | Path, *, environ: dict[str, str] | None = None, cwd: str | Path | None = None
+    path: str | Path,
+    *,
+    environ: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+    map_roots: RootMap = (),
+    run_by: Path | None = None,
+    _depth: int = 0,
 ) -> Conversion:
+    path = Path(path).resolve()
+    conversion = Conversion(path, run_by=run_by)
+    reason = unreadable(path)
+    if reason == EMPTY or method_and_data(path.name, DEFAULT_MODE) is not None:
+        conversion.nothing = reason or BASE_SCRIPT
+        return conversion
+    if reason is not None:
+        conversion.problems.append(Problem(path, 1, reason, "error"))
+        return conversion
     parsed = parse_script(path, environ=environ, cwd=cwd)
     problems = list(parsed.problems)
     jobs = []
     for launch in parsed.launches:
-        overrides, launch_problems = launch_overrides(launch)
+        child = followed_script(launch, map_roots)
+        if child is not None and _depth < MAX_FOLLOW_DEPTH:
+            inherited = {**(environ or {}), **launch.env}
+            conversion.followed.append(
+                convert_script(child, environ=inherited, cwd=_child_cwd(launch, child),
+                               map_roots=map_roots, run_by=path, _depth=_depth + 1)
+            )  # fmt: skip
+            continue
+        overrides, launch_problems = launch_overrides(launch, map_roots)
         problems += launch_problems
         if overrides is not None:
             jobs.append(overrides)
     if not parsed.launches and not any(p.severity == "error" for p in problems):
-        problems.append(Problem(parsed.path, 1, "no `bash <base>.sh` run found", "error"))
+        problems.append(Problem(path, 1, "no `bash <base>.sh` run found", "error"))
     # A loop reports the same problem once per pass: each is said once.
-    return Conversion(parsed.path, group_sweeps(jobs), list(dict.fromkeys(problems)))
+    conversion.sweeps = group_sweeps(jobs)
+    conversion.problems = list(dict.fromkeys(problems))
+    return conversion
 
 
-@dataclass
-class JobOverrides:
-    """The overrides of one job; `at_default` names those equal to zo_sweep's default."""
-
-    values: dict[str, str]
-    at_default: set[str] = field(default_factory=set)
+EMPTY = "an empty file"
+BASE_SCRIPT = "a base script, which every converted job runs"
 
 
-def launch_overrides(launch: Launch) -> tuple[JobOverrides | None, list[Problem]]:
+def unreadable(path: Path) -> str | None:
+    """Why a path cannot be read as a shell script (EMPTY for a 0-byte file), else None."""
+    if path.is_dir():
+        return "a directory, not a script"
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return f"cannot read: {err.strerror or err}"
+    if not data.strip():
+        return EMPTY
+    if b"\0" in data[:8192]:
+        return "not a text file (binary data)"
+    return None
+
+
+def followed_script(launch: Launch, map_roots: RootMap) -> Path | None:
+    """The script a `bash X.sh` runs when X is not a base script but a script on disk.
+
+    Tried in turn: the path as the script names it, with its root mapped, and relative to the
+    directory of the script that runs it (aggregators are started from their own folder).
+    """
+    if method_and_data(launch.script.name, DEFAULT_MODE) is not None:
+        return None
+    candidates = [launch.script, Path(map_root(str(launch.script), map_roots))]
+    if launch.script.is_relative_to(launch.cwd):
+        candidates.append(launch.path.parent / launch.script.relative_to(launch.cwd))
+    candidates.append(launch.path.parent / launch.script.name)
+    found = next((path for path in candidates if path.is_file()), None)
+    return None if found is None or found.resolve() == launch.path else found
+
+
+def _child_cwd(launch: Launch, child: Path) -> Path:
+    return launch.cwd if launch.cwd.is_dir() and child == launch.script else child.parent
+
+
+def launch_overrides(
+    launch: Launch, map_roots: RootMap = ()
+) -> tuple[JobOverrides | None, list[Problem]]:
     """The zo_sweep overrides of one base-script run, or None if it cannot be mapped."""
     problems: list[Problem] = []
 
     def problem(message: str, severity: str = "warning") -> None:
         problems.append(Problem(launch.path, launch.line, message, severity))
 
-    env = launch.env
+    env = {name: map_root(value, map_roots) for name, value in launch.env.items()}
+    env.update(base_scripts.forced_variables(launch.script.name))
     method_data = method_and_data(launch.script.name, env.get("MODE", DEFAULT_MODE))
     task = task_choice(env, launch.cwd)
     if method_data is None:
@@ -109,19 +163,24 @@ def launch_overrides(launch: Launch) -> tuple[JobOverrides | None, list[Problem]
         problem(f"unknown base script {launch.script.name} (known: {known}); "
                 "run a foreign script with method.script=PATH", "error")  # fmt: skip
     if task is None:
-        folders = ", ".join(sorted(zo_config.task_names_by_folder()))
-        problem(
-            f"TASK={env.get('TASK', '')!r}: no task with this folder (known: {folders})", "error"
-        )
+        problem(f"TASK={env.get('TASK', '')!r}: no task with this folder name "
+                f"(known: {', '.join(known_task_names())})", "error")  # fmt: skip
     if method_data is None or task is None:
         return None, problems
 
     task_name, task_root = task
+    mismatch = model_folder_mismatch(launch.path, env.get("MODEL"))
+    if mismatch:
+        problem(mismatch)
+    for name, value in base_scripts.unset_defaults(task_name).items():
+        env.setdefault(name, value)
     job = JobOverrides({**model_choice(env.get("MODEL")), "task": task_name})
     job.values.update(method=method_data[0], data=method_data[1])
     defaults = composed_defaults(tuple(f"{key}={value}" for key, value in job.values.items()))
-    if task_root is not None and not same_value(task_root, defaults.data.root):
-        job.values["data.root"] = task_root
+    if task_root is not None:
+        task_root = map_root(task_root, map_roots)
+        if not same_value(task_root, defaults.data.root):
+            job.values["data.root"] = task_root
     for name, value in env.items():
         if name in GROUP_VARIABLES:
             continue
@@ -130,12 +189,24 @@ def launch_overrides(launch: Launch) -> tuple[JobOverrides | None, list[Problem]
             job.values[key] = value
             if same_value(value, OmegaConf.select(defaults, key)) and key not in ALWAYS_SHOWN:
                 job.at_default.add(key)
+        elif name == GPU_VARIABLE:
+            problem(f"{name}={value}: zo_sweep gives each job a GPU of its own; to use only "
+                    f"these GPUs add 'gpus=[{value}]'", "note")  # fmt: skip
         elif name in SET_BY_ZO_SWEEP:
             problem(f"{name}={value} not converted: {SET_BY_ZO_SWEEP[name]}")
         else:
             problem(f"unknown variable {name}={value}: passed on as +extra_env.{name}")
             job.values[f"+extra_env.{name}"] = value
     return job, problems
+
+
+def map_root(value: str, map_roots: RootMap) -> str:
+    """`value` with the first matching OLD path prefix replaced by NEW (whole path parts only)."""
+    for old, new in map_roots:
+        old = old.rstrip("/") or "/"
+        if value == old or value.startswith(old.rstrip("/") + "/"):
+            return new.rstrip("/") + value[len(old.rstrip("/")) :]
+    return value
 
 
 def method_and_data(script_name: str, mode: str) -> tuple[str, str] | None:
@@ -162,15 +233,33 @@ def model_choice(model: str | None) -> dict[str, str]:
     return {"model.id": model, "model.name": short_name}
 
 
+def model_folder_mismatch(script: Path, model: str | None) -> str | None:
+    """A warning when a script sits in a known model's folder but sets another MODEL."""
+    folder = script.parent.name
+    known_folders = {_plain(Path(model_id).name) for model_id in zo_config.model_names_by_id()}
+    if model is None or _plain(folder) not in known_folders:
+        return None
+    if _plain(Path(model.rstrip("/")).name) == _plain(folder):
+        return None
+    return f"MODEL={model} but the script is in the folder {folder}/: converted as MODEL says"
+
+
 def task_choice(env: dict[str, str], cwd: Path) -> tuple[str, str | None] | None:
-    """(task name, data root or None) from TASK (a data folder or a task name) and TASK_NAME."""
+    """(task name, data root or None) from TASK (a data folder or a task name) and TASK_NAME.
+
+    A folder is recognised by every spelling the task loader accepts (case, punctuation,
+    the task's `aliases`), so `Data/original/BOOLQ` is boolq.
+    """
     task = env.get("TASK", "").rstrip("/")
-    folders = zo_config.task_names_by_folder()
-    names = set(folders.values())
-    folder = Path(task).name
     root = os.path.normpath(cwd / Path(task).parent) if "/" in task else None
-    name = env.get("TASK_NAME") or folders.get(folder) or (folder if folder in names else None)
-    return (name, root) if name in names else None
+    for name in (env.get("TASK_NAME"), Path(task).name):
+        if not name:
+            continue
+        try:
+            return load_task_spec(name).name, root
+        except DataError:
+            continue
+    return None
 
 
 @cache
@@ -191,76 +280,8 @@ def same_value(script_value: str, config_value: object) -> bool:
     return left == right
 
 
-def group_sweeps(jobs: list[JobOverrides]) -> list[Sweep]:
-    """The fewest sweeps whose grids are exactly these jobs (in script order).
-
-    Keys every job of a sweep leaves at zo_sweep's default are left out of its command.
-    """
-    if not jobs:
-        return []
-    keys = list(dict.fromkeys(key for job in jobs for key in job.values))
-    if any(set(job.values) != set(keys) for job in jobs):
-        by_keys: dict[tuple[str, ...], list[JobOverrides]] = {}
-        for job in jobs:
-            by_keys.setdefault(tuple(job.values), []).append(job)
-        return [sweep for group in by_keys.values() for sweep in group_sweeps(group)]
-    values = {key: list(dict.fromkeys(job.values[key] for job in jobs)) for key in keys}
-    varying = sorted(
-        (key for key in keys if len(values[key]) > 1),
-        key=lambda key: INNER_KEYS.index(key) + 1 if key in INNER_KEYS else 0,
-    )
-    combinations = {tuple(job.values[key] for key in varying) for job in jobs}
-    if len(combinations) == math.prod(len(values[key]) for key in varying):
-        at_default = set.intersection(*(job.at_default for job in jobs))
-        fixed = {key: values[key][0] for key in keys if key not in varying + list(at_default)}
-        return [Sweep(fixed, {key: values[key] for key in varying})]
-    # Not a full grid: one sweep per value of the outer keys, the innermost one swept.
-    outer: dict[tuple[str, ...], list[JobOverrides]] = {}
-    for job in jobs:
-        outer.setdefault(tuple(job.values[key] for key in varying[:-1]), []).append(job)
-    return [sweep for group in outer.values() for sweep in group_sweeps(group)]
-
-
-def experiment_yaml(sweep: Sweep, name: str, sources: Iterable[Path]) -> str:
-    """A conf/experiment preset that runs this sweep: `python -m zo_sweep -m experiment=NAME`."""
-    lines = ["# @package _global_"]
-    lines += [f"# Converted from {source}" for source in sources]
-    lines += [f"#   {COMMAND} -m experiment={name}", "defaults:"]
-    lines += [f"  - override /{key}: {sweep.fixed[key]}" for key in GROUPS if key in sweep.fixed]
-    lines += ["", f"purpose: {name}"]
-    nested: dict[str, dict[str, str]] = {}
-    for key, value in sweep.fixed.items():
-        if key in GROUPS:
-            continue
-        head, _, rest = key.lstrip("+").partition(".")
-        if rest:
-            nested.setdefault(head, {})[rest] = value
-        else:
-            lines.append(f"{head}: {_yaml_scalar(value)}")
-    for head, members in nested.items():
-        lines.append(f"{head}:")
-        lines += [f"  {member}: {_yaml_scalar(value)}" for member, value in members.items()]
-    lines += ["", "hydra:", "  sweeper:", "    params:"]
-    lines += [
-        f"      {key}: {_yaml_scalar(','.join(map(_hydra_value, values)))}"
-        for key, values in sweep.swept.items()
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _override(key: str, values: list[str]) -> str:
-    return shlex.quote(f"{key}={','.join(_hydra_value(value) for value in values)}")
-
-
-def _hydra_value(value: str) -> str:
-    """A value as Hydra's override grammar reads it literally (quoted unless plain)."""
-    if PLAIN_VALUE.match(value):
-        return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _yaml_scalar(value: str) -> str:
-    return value if PLAIN_VALUE.match(value) else json.dumps(value)
+def _plain(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def _number(text: str) -> float | None:

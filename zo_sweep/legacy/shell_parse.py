@@ -172,8 +172,8 @@ class _Interpreter:
         elif name == "cd":
             target = words[1] if len(words) > 1 else str(Path.home())
             state.cwd = _absolute(target, state.cwd)
-        elif name in SHELLS and len(words) > 1 and not words[1].startswith("-"):
-            self.launch(command, Path(words[1]), prefix, state)
+        elif name in SHELLS and _script_argument(words[1:]):
+            self.launch(command, Path(_script_argument(words[1:])), prefix, state)
         elif name.endswith(".sh"):
             self.launch(command, Path(name), prefix, state)
         elif name not in HARMLESS:
@@ -318,6 +318,16 @@ class _Interpreter:
                 self.problem(line, f"cannot evaluate $({body}) without running it; read as empty")
                 return ""
         return output
+
+
+def _script_argument(arguments: list[str]) -> str:
+    """The script `bash -x run.sh` runs ('' for `bash -c '...'` or no script at all)."""
+    for argument in arguments:
+        if argument == "-c":
+            return ""
+        if not argument.startswith("-"):
+            return argument
+    return ""
 
 
 def _matching_done(commands: list[SimpleCommand], start: int) -> int | None:

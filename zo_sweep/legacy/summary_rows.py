@@ -1,160 +1,136 @@
-"""Old results as summary rows: results/<Model>/<Task>/<method>/<data>/<lr>_<tag>.out and .err.
+"""Old results as summary rows: every log under a folder becomes a row or a named warning.
 
-The old scripts redirected each run's stdout and stderr to `<lr>_<tag>.out` / `.err`; MeZO's
-run.py ends a run with `===== Train set N =====` and a dict of metrics (test metrics plain,
-dev metrics prefixed `dev_`). Each .out/.err pair becomes one row of the summary's schema
-(zo_sweep.summary.schema) with status `legacy`, or `incomplete` when the run left no such
-pair (killed, crashed, still running). `zo_sweep.summary` calls `read_rows` on every folder it
-is given, so `python -m zo_sweep.summary results/ outputs/` shows old and new runs together.
+Two layouts are read:
+- the old scripts': `results/<Model>/<Task>/<method>/<data kind>/<lr>_<tag>.out` and `.err`,
+  where the data kind folder (original, synthetic, orig_n_syn, rejection_sampling, any other
+  name) is the run's data identity (`data` and `data_id`);
+- the first automation's: `Results_v2/<purpose>/<model>/<Task>_<method>_<dataset>_<lr>/
+  <YYYYMMDD_HHMMSS>/` with `experiment_config.yaml` and `<lr>_train.out/.err` (`results_v2`).
+
+Each run has status `legacy`, or `incomplete` when it left no closing metrics (killed,
+crashed, still running; the error is the last error line of its `.err`). A log that cannot be
+placed (no learning rate in its name, a folder outside the layout) is skipped with a warning
+naming the file and the reason. `zo_sweep.summary` calls `read_rows` on every folder it is
+given, so `python -m zo_sweep.summary results/ outputs/` shows old and new runs together.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator
-from datetime import datetime
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from zo_sweep import records
-from zo_sweep.data.tasks import DataError, load_task_spec
-from zo_sweep.legacy import zo_config
+from zo_sweep.legacy import old_logs, results_v2
+from zo_sweep.summary.load import SummaryWarning
 
-LEGACY = "legacy"
-INCOMPLETE = "incomplete"
 PURPOSE = "legacy"
 LOG_SUFFIXES = (".out", ".err")
-# <lr>_<tag>, e.g. 1e-6_original; an optional rk<rank>n<alpha> part names LoRA runs.
-LOG_STEM = re.compile(r"^(?P<lr>[0-9.]+(?:e-?[0-9]+)?)(?:_(?P<tag>.*))?$", re.IGNORECASE)
-LORA_TAG = re.compile(r"rk(?P<rank>\d+)n(?P<alpha>\d+)")
-OLD_METHOD_FOLDERS = ("zo", "zo_lora", "fo_full", "fo_lora")
+OTHER_LOG_SUFFIXES = (".log",)
+# Method folders of the old layout -> zo_sweep's method.
+METHOD_FOLDERS = {"zo": "zo", "mezo": "zo", "zo_lora": "zo_lora", "fo_full": "fo_full",
+                  "ft": "fo_full", "fo_lora": "fo_lora", "lora": "fo_lora"}  # fmt: skip
+LAYOUT = "<Model>/<Task>/<method>/<data>/<lr>_<tag>.out"
 PROGRESS_MIN_FILES = 200
 
 
+class OldResultsWarning(SummaryWarning):
+    """A log under an old results folder that became no row (the message says which and why)."""
+
+
+@dataclass
+class Import:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "<file>: <reason>", one per log
+
+    def tally(self) -> str:
+        statuses = [row["status"] for row in self.rows]
+        counts = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses)))
+        return (
+            f"{len(self.rows)} old runs" + (f" ({counts})" if counts else "")
+            + f", {len(self.skipped)} log files skipped"
+        )  # fmt: skip
+
+
 def read_rows(root: Path, *, progress: bool | None = None) -> list[dict[str, Any]]:
-    """One row per old run found under `root` (nothing for folders of another layout)."""
-    runs = sorted(find_old_runs(Path(root)))
-    show = len(runs) >= PROGRESS_MIN_FILES if progress is None else progress
-    return [
-        run_row(folder, stem)
-        for folder, stem in tqdm(runs, desc="reading old results", unit="run", disable=not show)
-    ]
+    """One row per old run under `root`; each skipped log is an OldResultsWarning."""
+    found = read_results(root, progress=progress)
+    for skipped in found.skipped:
+        warnings.warn(f"skipped {skipped}", OldResultsWarning, stacklevel=2)
+    return found.rows
 
 
-def find_old_runs(root: Path) -> Iterator[tuple[Path, str]]:
-    """(folder, file stem) of every <method>/<data>/<lr>_<tag>.out|.err under root."""
-    data_kinds = zo_config.data_kinds()
+def read_results(root: Path, *, progress: bool | None = None) -> Import:
+    found = Import()
+    folders = list(log_folders(Path(root)))
+    show = len(folders) >= PROGRESS_MIN_FILES if progress is None else progress
+    for folder, files in tqdm(folders, desc="reading old results", disable=not show):
+        if results_v2.CONFIG_FILE in files:
+            rows, skipped = results_v2.run_rows(folder, files)
+            found.rows += rows
+            found.skipped += skipped
+        else:
+            read_folder(folder, files, found)
+    return found
+
+
+def log_folders(root: Path) -> list[tuple[Path, list[str]]]:
+    """Every folder under root holding logs, with its file names (zo_sweep jobs left out)."""
+    folders = []
     for folder, subfolders, files in os.walk(root):
         # Job directories of zo_sweep (and hidden folders) hold no old results: skip them whole.
         if records.HYDRA_DIR in subfolders:
             subfolders.clear()
             continue
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        path = Path(folder).resolve()
-        if path.name not in data_kinds or path.parent.name not in OLD_METHOD_FOLDERS:
-            continue
-        stems = {
-            name[: -len(suffix)]
-            for name in files
-            for suffix in LOG_SUFFIXES
-            if name.endswith(suffix)
-        }
-        for stem in stems:
-            yield path, stem
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        if any(name.endswith(LOG_SUFFIXES + OTHER_LOG_SUFFIXES) for name in files):
+            folders.append((Path(folder).resolve(), sorted(files)))
+    return folders
 
 
-def run_row(folder: Path, stem: str) -> dict[str, Any]:
+def read_folder(folder: Path, files: list[str], found: Import) -> None:
+    """The runs of one <Model>/<Task>/<method>/<data> folder, and its unreadable logs."""
+    for name in files:
+        if name.endswith(OTHER_LOG_SUFFIXES):
+            found.skipped.append(f"{folder / name}: not an old run's log (.out or .err)")
+    stems = sorted({name.rsplit(".", 1)[0] for name in files if name.endswith(LOG_SUFFIXES)})
+    method = METHOD_FOLDERS.get(folder.parent.name.lower())
+    for stem in stems:
+        log = _log_path(folder, stem)
+        settings = old_logs.name_fields(stem)
+        if method is None:
+            found.skipped.append(
+                f"{log}: not in the layout {LAYOUT} (unknown method folder "
+                f"{folder.parent.name!r}; known: {', '.join(METHOD_FOLDERS)})"
+            )
+        elif settings is None:
+            found.skipped.append(f"{log}: no learning rate at the start of the file name")
+        else:
+            found.rows.append(run_row(folder, stem, method, settings))
+
+
+def run_row(folder: Path, stem: str, method: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The row of one old run: its place in the tree, its file names, and its closing metrics."""
-    data, method, task_folder, model_folder = (
-        folder.name,
-        folder.parent.name,
-        folder.parent.parent.name,
-        folder.parent.parent.parent.name,
-    )
-    logs = [folder / f"{stem}{suffix}" for suffix in LOG_SUFFIXES]
+    out, err = (folder / f"{stem}{suffix}" for suffix in LOG_SUFFIXES)
+    task = old_logs.task_name(folder.parent.parent.name)
     row: dict[str, Any] = {
         "purpose": PURPOSE,
-        "timestamp": _modified(logs),
-        "model": model_name(model_folder),
-        "task": task_name(task_folder),
+        "timestamp": old_logs.modified(out, err),
+        "model": old_logs.model_name(folder.parent.parent.parent.name),
+        "task": task,
         "method": method,
-        "data": data,
-        "path": str(next((log for log in logs if log.exists()), logs[0])),
-        **name_fields(stem),
+        "data": folder.name,
+        "data_id": folder.name,
+        "path": str(_log_path(folder, stem)),
+        **settings,
     }
-    if row.get("lr") is None:
-        return {**row, "status": INCOMPLETE, "error": f"{stem}: no learning rate in the file name"}
-    return {**row, **log_fields(logs, primary_metric(row["task"]))}
+    return {**row, **old_logs.log_fields(out, err, old_logs.primary_metric(task))}
 
 
-def name_fields(stem: str) -> dict[str, Any]:
-    """lr (and rank and alpha, from an rk<r>n<a> part) read from a log's file name."""
-    match = LOG_STEM.match(stem)
-    if not match:
-        return {"lr": None}
-    fields: dict[str, Any] = {"lr": float(match.group("lr"))}
-    lora = LORA_TAG.search(match.group("tag") or "")
-    if lora:
-        fields.update(rank=int(lora.group("rank")), alpha=int(lora.group("alpha")))
-    return fields
-
-
-def log_fields(logs: list[Path], primary: str) -> dict[str, Any]:
-    """Metrics from MeZO's closing lines in the .out or .err file, else status incomplete."""
-    for log in logs:
-        try:
-            with open(log, errors="replace") as handle:
-                found = records.parse_mezo_log(handle)
-        except OSError:
-            continue
-        if found is not None:
-            return metric_fields(found[1], primary)
-    return {
-        "status": INCOMPLETE,
-        "error": f"no '===== Train set N =====' summary in {logs[0].name} or {logs[1].name}"
-        f"{_last_error_line(logs[1])}",
-    }
-
-
-def metric_fields(metrics: dict[str, Any], primary: str) -> dict[str, Any]:
-    fields = records.mezo_metric_fields(metrics, primary)
-    return {"status": LEGACY, **{key: fields[key] for key in SUMMARY_METRIC_KEYS}}
-
-
-SUMMARY_METRIC_KEYS = ("metric", "best_dev", "final_dev", "test_at_best")
-
-
-def model_name(folder: str) -> str:
-    """zo_sweep's model name for an old model folder (Llama-3.2-1B -> llama1b), else the folder."""
-    by_folder = {
-        Path(model_id).name: name for model_id, name in zo_config.model_names_by_id().items()
-    }
-    return by_folder.get(folder, folder)
-
-
-def task_name(folder: str) -> str:
-    try:
-        return load_task_spec(folder).name
-    except DataError:
-        return folder
-
-
-def primary_metric(task: str) -> str:
-    try:
-        return load_task_spec(task).primary_metric
-    except (DataError, IndexError):
-        return "accuracy"
-
-
-def _modified(logs: list[Path]) -> str | None:
-    times = [log.stat().st_mtime for log in logs if log.exists()]
-    return datetime.fromtimestamp(max(times)).isoformat(timespec="seconds") if times else None
-
-
-def _last_error_line(err: Path, max_bytes: int = 8192) -> str:
-    lines = [line.strip() for line in (records.read_tail(err, max_bytes) or "").splitlines()]
-    last = next((line for line in reversed(lines) if line), "")
-    return f"; last line of {err.name}: {last}" if last else ""
+def _log_path(folder: Path, stem: str) -> Path:
+    out, err = (folder / f"{stem}{suffix}" for suffix in LOG_SUFFIXES)
+    return out if out.exists() else err

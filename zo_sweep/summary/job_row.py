@@ -29,10 +29,12 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Where each row field lives in the composed job config (dotted path).
 CONFIG_FIELDS = {
     "purpose": "purpose",
+    "description": "description",
     "model": "model.name",
     "task": "task.name",
     "method": "method.name",
     "data": "data.name",
+    "data_id": "data.tag",  # a named dataset; rows_to_frame falls back to the data kind
     "lr": "lr",
     "bs": "bs",
     "steps": "steps",

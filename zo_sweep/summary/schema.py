@@ -32,10 +32,12 @@ HPARAMS = ["lr", "bs", "steps", "eps", "rank", "alpha", "num_train"]
 
 TEXT_COLUMNS = [
     "purpose",
+    "description",
     "model",
     "task",
     "method",
     "data",
+    "data_id",
     "status",
     "metric",
     "error",
@@ -81,6 +83,7 @@ COLUMNS = [
     "purpose",
     "timestamp",
     *CELL,
+    "data_id",  # which dataset: the data kind, or a named one (copa_mezo_v1, rejection_sampling)
     *HPARAMS[:4],
     "seed",
     *HPARAMS[4:],
@@ -89,6 +92,7 @@ COLUMNS = [
     "error",
     "skipped_from",
     "config_hash",
+    "description",
     "path",
 ]
 
@@ -108,6 +112,8 @@ def rows_to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in TIME_COLUMNS:
         frame[column] = _to_datetime(frame[column])
+    # A row that names no dataset of its own used its data kind's.
+    frame["data_id"] = frame["data_id"].where(frame["data_id"].notna(), frame["data"])
     for column in TEXT_COLUMNS:
         values = frame[column]
         frame[column] = values.where(values.isna(), values.astype(str))

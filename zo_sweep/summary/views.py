@@ -23,6 +23,7 @@ RUNS_COLUMNS = [
     "timestamp",
     *schema.CELL,
     "lr",
+    "rank",
     "bs",
     "steps",
     "seed",
@@ -34,6 +35,7 @@ RUNS_COLUMNS = [
     "steps_done",
     "wall_seconds",
     "peak_memory_mb",
+    "description",
     "path",
 ]
 FAILURE_COLUMNS = [

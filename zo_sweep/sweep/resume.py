@@ -21,6 +21,7 @@ from zo_sweep import records
 RUN_CONTROL_KEYS = (
     "hydra",
     "purpose",
+    "description",
     "output_root",
     "dry_run",
     "resume",

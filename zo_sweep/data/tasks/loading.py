@@ -26,12 +26,21 @@ TASK_CONF_DIR = zo_sweep.CONF_DIR / "task"
 _SPEC_KEYS = {
     "name", "folder", "num_dev", "template", "candidate", "choices", "label", "fields",
     "field_values", "file_prefix", "metrics", "train_objective", "hub", "description",
+    "aliases",
 }  # fmt: skip
 
 
 def _normalized(name: str) -> str:
     """Task lookup ignores case and punctuation: 'SST-2', 'sst2' and 'Sst_2' are one task."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def task_spellings(raw: dict[str, Any], stem: str) -> set[str]:
+    """Every name a task answers to, normalized: its file name, its folder and its `aliases`
+    (old folder or script names such as `arccloz`)."""
+    aliases = raw.get("aliases") or []
+    names = [stem, str(raw.get("folder", "")), *(aliases if isinstance(aliases, list) else [])]
+    return {_normalized(str(name)) for name in names if str(name)}
 
 
 def known_task_names() -> list[str]:
@@ -43,7 +52,7 @@ def load_task_spec(name: str) -> TaskSpec:
     wanted = _normalized(name)
     for path in sorted(TASK_CONF_DIR.glob("*.yaml")):
         raw = _read_yaml(path)
-        if wanted in {_normalized(path.stem), _normalized(str(raw.get("folder", "")))}:
+        if wanted in task_spellings(raw, path.stem):
             return _spec_from_dict(raw, path)
     raise DataError(f"unknown task '{name}' (known: {', '.join(known_task_names())})")
 
