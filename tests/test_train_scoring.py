@@ -7,7 +7,8 @@ import torch
 
 from zo_sweep.data.tasks import Example
 from zo_sweep.train.model import load_model
-from zo_sweep.train.scoring import cached_prompt_scores, candidate_scores, collate, encode, predict
+from zo_sweep.train.prompt_cache import cached_prompt_scores
+from zo_sweep.train.scoring import candidate_scores, collate, encode, predict
 
 EXAMPLES = [
     Example("The man broke his toe. What was the cause?", [" He dropped a hammer.", " No."], 0),
