@@ -10,7 +10,11 @@
 #                                     and CB, 500 for the others)
 #   EVAL_STEPS  evaluate on dev every this many steps (500)
 #   SYN_TASK    synthetic data folder mixed into training (orig_n_syn scripts)
-#   EVAL_TASK   folder the test split comes from (synthetic scripts: the original sibling folder)
+#   EVAL_ROOT   folder of original task folders the test examples come from (synthetic data
+#               without a validation file of its own), e.g. EVAL_ROOT=Data/original
+#   EVAL_SPLIT  validation (default, as MeZO: test examples from the validation file) | test
+#   EVAL_TASK   one task folder the test examples come from (instead of EVAL_ROOT)
+#   DATA_TAG    name of the dataset in records (default: from the data folder's path)
 #   OUTPUT_DIR  where metrics.jsonl and result.json go (default: a new folder under
 #               $OUTPUT_ROOT/legacy/, OUTPUT_ROOT defaulting to outputs/ in the repository)
 # Set by the calling base script: TRAINER (zo | regular) and DATA_KIND.
@@ -40,12 +44,6 @@ if [ "$MODE" = "lora" ]; then
 fi
 if [ "$DATA_KIND" = "orig_n_syn" ]; then
     export SYN_TASK="${SYN_TASK:-${TASK/original/synthetic}}"
-fi
-# A run trained on synthetic data is tested on the original task's data (the sibling
-# .../original/<Task> folder) when there is one, so that its accuracy compares with the others.
-if [ "$DATA_KIND" = "synthetic" ] && [ -z "${EVAL_TASK:-}" ] && [ -d "${TASK/synthetic/original}" ] \
-        && [ "${TASK/synthetic/original}" != "$TASK" ]; then
-    export EVAL_TASK="${TASK/synthetic/original}"
 fi
 # Runs of the same settings at different times get different folders: nothing is overwritten.
 TAG="${TRAINER}-${MODE}-${DATA_KIND}-lr${LR}-seed${SEED}-$(date +%Y-%m-%d_%H-%M-%S)"

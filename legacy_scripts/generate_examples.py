@@ -40,7 +40,7 @@ OLD_METHODS = (
     OldMethod(
         0, "mezo", "zo", "ft", ("1e-6", "5e-7", "2e-7", "1e-7"),
         (("BS", "4"), ("STEPS", "20000"), ("SEED", "0"), ("EPS", "1e-3")),
-        ("bs=4", "eval_steps=500"),
+        ("bs=4",),
         title="MeZO (zeroth-order SGD)",
     ),
     OldMethod(

@@ -4,7 +4,7 @@ The probe follows the env-var contract of the training scripts and reports what 
 (PROBE_LOG: one JSON line per start and end, with its pid and CUDA_VISIBLE_DEVICES), so tests
 can check how jobs were launched without spending time on training. It behaves as the
 environment tells it: SLEEP seconds, wait while HOLD_FILE exists (only the job whose LR is
-HOLD_LR, if set), fail with exit code 3 at LR >= FAIL_AT_LR or LR < FAIL_BELOW_LR, PROBE_OUTPUT=mezo_log to print
+HOLD_LR, if set), write PROBE_STEPS lines of metrics.jsonl STEP_SLEEP seconds apart, fail with exit code 3 at LR >= FAIL_AT_LR or LR < FAIL_BELOW_LR, PROBE_OUTPUT=mezo_log to print
 MeZO's closing lines instead of writing result.json.
 """
 
@@ -41,6 +41,13 @@ if os.environ.get("HOLD_LR", os.environ["LR"]) != os.environ["LR"]:
 while hold and os.path.exists(hold):
     time.sleep(0.05)
 time.sleep(float(os.environ.get("SLEEP", "0")))
+for step in range(1, int(os.environ.get("PROBE_STEPS", "0")) + 1):
+    time.sleep(float(os.environ.get("STEP_SLEEP", "0")))
+    line = {{"step": step, "loss": 1.0 / step}}
+    if step % 2 == 0:
+        line["dev_accuracy"] = step / 100
+    with open(os.path.join(os.environ["OUTPUT_DIR"], "metrics.jsonl"), "a") as handle:
+        handle.write(json.dumps(line) + "\n")
 lr = float(os.environ["LR"])
 if not float(os.environ.get("FAIL_BELOW_LR", "-inf")) <= lr < float(os.environ.get("FAIL_AT_LR", "inf")):
     print("probe: learning rate too high", file=sys.stderr)

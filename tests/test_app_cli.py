@@ -48,12 +48,13 @@ def test_dry_run_writes_job_folders_and_runs_nothing(tmp_path: Path) -> None:
     assert [job_dir.name for job_dir in job_dirs] == ["lr=1e-06", "lr=5e-07"]
     for job_dir in job_dirs:
         assert (job_dir / ".hydra" / "config.yaml").exists()
-        assert json.loads((job_dir / "result.json").read_text())["status"] == "dry_run"
+        result = json.loads((job_dir / "result.json").read_text())
+        assert result["status"] == "dry_run"
+        assert result["command"] in done.stdout  # printed as well
         command = (job_dir / "command.sh").read_text().splitlines()[-1]
-        assert command in done.stdout  # printed as well
         assert "MODEL=meta-llama/Llama-3.2-1B" in command and "TASK_NAME=copa" in command
 
-    # The recorded command reproduces the job by hand.
+    # The recorded command reproduces the job by hand, beside the job's own record.
     subprocess.run(
         ["bash", str(job_dirs[0] / "command.sh")],
         env={**os.environ, "PROBE_LOG": str(log)},
@@ -61,7 +62,10 @@ def test_dry_run_writes_job_folders_and_runs_nothing(tmp_path: Path) -> None:
         timeout=60,
     )
     assert [event["lr"] for event in probe_events(log)] == ["1e-06", "1e-06"]
-    assert job_results(root)[job_dirs[0].name]["status"] == "ok"
+    results = job_results(root)
+    assert results[job_dirs[0].name]["status"] == "dry_run"
+    (rerun,) = [name for name in results if name.startswith(f"{job_dirs[0].name}.rerun-")]
+    assert results[rerun]["status"] == "ok"
 
 
 def _escaped(path: Path) -> str:

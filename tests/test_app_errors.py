@@ -18,7 +18,25 @@ BAD_INPUTS = {
     "unknown task name": (["task.name=foo"], "task.name: unknown task 'foo'"),
     "missing data folder": (["data.root=/nonexistent/data"], "data folder not found: /nonexistent/data/SST-2"),
     "missing script": (["method.script=no/such/script.sh"], "no such script 'no/such/script.sh'"),
+    "unknown launcher": (["-m", "hydra/launcher=foo"], "unknown hydra/launcher 'foo' (known: basic, joblib"),
+    "unknown sweeper": (["-m", "hydra/sweeper=foo"], "unknown hydra/sweeper 'foo' (known: basic"),
+    "unknown search": (["-m", "search=foo"], "unknown search 'foo' (known: optuna, optuna_lora)"),
+    "misspelt key": (["methd=zo"], "no key 'methd' in the config; add + to add one: +methd=zo"),
+    "unknown key": (["foo=1"], "no key 'foo' in the config; add + to add one: +foo=1"),
+    "new env variable": (["extra_env.WD=0.01"], "add + to add one: +extra_env.WD=0.01"),
+    "unclosed list": (["lr=[1,2"], "cannot read the override 'lr=[1,2': "),
+    "unclosed list in a sweep": (["-m", "lr=[1,2"], "cannot read the override 'lr=[1,2': "),
 }  # fmt: skip
+
+# Presets in a folder of the user's own (hydra.searchpath), and the line each gives.
+BAD_PRESETS = {
+    "bad YAML": ("search", "lr: [1,\n  bar: }\n", "bad YAML in "),
+    "experiment with an unknown key": (
+        "experiment",
+        "hydra:\n  sweeper:\n    paramz:\n      lr: 1,2\n",
+        "Key 'paramz' not in 'BasicSweeperConf'",
+    ),
+}
 
 
 @pytest.mark.parametrize("arguments,message", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
@@ -31,6 +49,31 @@ def test_bad_input_is_one_line_before_any_job(
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("error: ") and message in lines[0]
     assert not list(tmp_path.rglob("command.sh")), "no job may start"
+
+
+@pytest.mark.parametrize("mode", [[], ["-m"]], ids=["single run", "sweep"])
+def test_an_output_root_that_cannot_be_created_is_one_line(mode: list[str]) -> None:
+    done = run_sweep(*mode, "output_root=/proc/x", "dry_run=true")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "error: cannot create the output folder /proc/x/"
+    )
+
+
+@pytest.mark.parametrize("group,text,message", BAD_PRESETS.values(), ids=BAD_PRESETS.keys())
+def test_a_bad_preset_is_one_line(tmp_path: Path, group: str, text: str, message: str) -> None:
+    presets = tmp_path / "conf" / group
+    presets.mkdir(parents=True)
+    (presets / "mine.yaml").write_text(f"# @package _global_\n{text}")
+    done = run_sweep(
+        "-m", f"{group}=mine", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
+        f"output_root={tmp_path / 'out'}",
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert not (tmp_path / "out").exists()
 
 
 def test_minimising_optuna_sweep_is_refused(tmp_path: Path) -> None:

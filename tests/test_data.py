@@ -112,11 +112,19 @@ def test_dev_is_the_end_of_the_permutation_and_never_overlaps_train(tmp_path: Pa
     assert not {e.prompt for e in large.train} & {e.prompt for e in large.dev}
 
 
-def test_test_comes_from_the_test_file_when_there_is_one(tmp_path: Path) -> None:
-    with_test = load_splits(copa_folder(tmp_path / "a", test=12), num_eval=100)
-    assert len(with_test.test) == 12 and all("Event t" in e.prompt for e in with_test.test)
-    without = load_splits(copa_folder(tmp_path / "b"), num_eval=100)
-    assert len(without.test) == 20 and all("Event v" in e.prompt for e in without.test)
+def test_test_examples_come_from_the_validation_file_by_default_as_in_mezo(
+    tmp_path: Path,
+) -> None:
+    splits = load_splits(copa_folder(tmp_path, test=12), num_eval=100)
+    assert len(splits.test) == 20 and all("Event v" in e.prompt for e in splits.test)
+    assert splits.eval_split == "validation"
+    assert splits.sources.eval.name == "copa_validation.jsonl"
+
+
+def test_eval_split_test_reads_the_test_file(tmp_path: Path) -> None:
+    splits = load_splits(copa_folder(tmp_path, test=12), num_eval=100, eval_split="test")
+    assert len(splits.test) == 12 and all("Event t" in e.prompt for e in splits.test)
+    assert splits.eval_split == "test"
 
 
 def test_sizes_beyond_the_data_are_clipped_with_a_warning(
@@ -225,6 +233,7 @@ def test_unknown_label_name_in_csv_names_the_line(tmp_path: Path) -> None:
     records = [{"premise": f"P{i}.", "hypothesis": "H", "label": "entailment"} for i in range(5)]
     records[3]["label"] = "unsure"
     _write(folder / "cb_train.csv", records, "csv")
+    _write(folder / "cb_validation.csv", records[:2], "csv")
     with pytest.raises(
         DataError, match=r"^CB/cb_train.csv line 5: unknown label 'unsure' in field 'label'"
     ):
@@ -234,6 +243,7 @@ def test_unknown_label_name_in_csv_names_the_line(tmp_path: Path) -> None:
 def test_missing_csv_column_names_the_field(tmp_path: Path) -> None:
     folder = tmp_path / "RTE"
     _write(folder / "train.csv", [{"premise": "P.", "label": 0}], "csv")
+    _write(folder / "validation.csv", [{"premise": "P.", "label": 0}], "csv")
     with pytest.raises(DataError, match=r"^RTE/train.csv line 2: missing field 'hypothesis'$"):
         load_splits(folder)
 
@@ -249,8 +259,10 @@ def test_malformed_json_list_names_the_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("setup", "message"),
     [("missing_folder", r"^task data folder '.*Nowhere' not found$"),
+     ("missing_root", r"^data folder not found: .*/gone/Copa \(.*/gone is not a folder\)$"),
      ("no_train", r"^Copa/: no train file \(looked for copa_train\.\* or train\.\*\)$"),
-     ("no_eval", r"^Copa/: no test or validation file"),
+     ("no_eval", r"^Copa/: no validation file to draw the test examples from \(looked for "
+                 r"copa_validation\.\* or validation\.\*\); set data\.eval_root"),
      ("empty_train", r"^Copa/copa_train.jsonl: no records$"),
      ("two_train_files", r"^Copa/: more than one train file \(copa_train.csv, copa_train.jsonl\)"),
      ("unknown_task", r"^unknown task 'Nowhere2' \(known: ")],
@@ -259,6 +271,8 @@ def test_folder_errors(tmp_path: Path, setup: str, message: str) -> None:
     folder = copa_folder(tmp_path)
     if setup == "missing_folder":
         folder = tmp_path / "Nowhere"
+    elif setup == "missing_root":
+        folder = tmp_path / "gone" / "Copa"
     elif setup == "no_train":
         (folder / "copa_train.jsonl").unlink()
     elif setup == "no_eval":
@@ -273,11 +287,30 @@ def test_folder_errors(tmp_path: Path, setup: str, message: str) -> None:
         load_splits(folder)
 
 
-def test_unlabeled_split_is_an_error(tmp_path: Path) -> None:
+def test_an_unlabeled_test_file_is_never_read_by_default(tmp_path: Path) -> None:
     folder = copa_folder(tmp_path)
     write_jsonl(folder / "copa_test.jsonl", [{**r, "label": -1} for r in copa_records(3)])
+    assert len(load_splits(folder, num_train=5, num_dev=5, num_eval=5).test) == 5
+
+
+def test_eval_split_test_is_refused_in_one_line_when_the_test_file_has_no_labels(
+    tmp_path: Path,
+) -> None:
+    folder = copa_folder(tmp_path)
+    write_jsonl(folder / "copa_test.jsonl", [{**r, "label": -1} for r in copa_records(3)])
+    with pytest.raises(DataError) as caught:
+        load_splits(folder, eval_split="test")
+    assert str(caught.value) == (
+        "Copa/copa_test.jsonl has no labels (every 'label' is -1 or empty): the test metric "
+        "cannot come from it; use task.eval_split=validation (env EVAL_SPLIT=validation)"
+    )
+
+
+def test_a_label_of_minus_one_in_a_labeled_file_is_an_error(tmp_path: Path) -> None:
+    folder = copa_folder(tmp_path)
+    write_jsonl(folder / "copa_train.jsonl", [{**copa_records(3)[0], "label": -1}])
     with pytest.raises(
-        DataError, match=r"copa_test.jsonl line 1: label -1 in field 'label' out of range"
+        DataError, match=r"copa_train.jsonl line 1: label -1 in field 'label' out of range"
     ):
         load_splits(folder)
 
@@ -311,7 +344,7 @@ def test_orig_n_syn_fraction_and_missing_synthetic_folder(tmp_path: Path) -> Non
     write_jsonl(synthetic / "train.jsonl", copa_records(60, "syn"))
     all_syn = load_splits(original, synthetic_dir=synthetic, num_train=12, synthetic_fraction=1.0)
     assert all("Event syn" in e.prompt for e in all_syn.train) and len(all_syn.train) == 12
-    with pytest.raises(DataError, match=r"^synthetic data folder '.*Gone' not found$"):
+    with pytest.raises(DataError, match=r"^data folder not found: .*Gone \(no folder of task copa"):
         load_splits(original, synthetic_dir=tmp_path / "Gone")
 
 

@@ -41,7 +41,7 @@ def test_cli_prints_one_sweep_per_script(capsys: pytest.CaptureFixture[str]) -> 
     assert out.splitlines() == [
         f"# {scripts[0]}",
         "python -m zo_sweep model=llama1b task=copa method=zo data=original "
-        "data.root=/data/Data/original bs=4 eval_steps=500 -m lr=1e-6,5e-7,2e-7,1e-7",
+        "data.root=/data/Data/original bs=4 -m lr=1e-6,5e-7,2e-7,1e-7",
         f"# {scripts[1]}",
         "python -m zo_sweep model=llama1b task=copa method=fo_lora data=original "
         "data.root=/data/Data/original bs=4 steps=20000 -m rank=8,16,32 lr=1e-4,2e-4",
@@ -71,7 +71,7 @@ def test_hand_written_script_with_unknown_variable_and_script(tmp_path: Path) ->
     assert [sweep.command() for sweep in conversion.sweeps] == [
         # EVAL_STEPS, BS and STEPS left unset: the old base script's 500, 16 and 20000.
         "python -m zo_sweep model=llama3b task=rte method=zo_lora data=synthetic "
-        "data.root=/data/Data/synthetic +extra_env.WD=0.01 steps=5000 eval_steps=500 "
+        "data.root=/data/Data/synthetic +extra_env.WD=0.01 steps=5000 "
         "-m rank=4,8 lr=1e-6,5e-7",
         "python -m zo_sweep model.id=my-org/my-model model.name=my-model task=sst2 method=fo_full "
         "data=original data.root=/data/Data/original lr=1e-5 bs=16 steps=20000",

@@ -121,7 +121,7 @@ def test_every_script_of_a_folder_converts_or_says_why_in_one_line(
     assert code == 1  # some scripts cannot be converted
     folder = root / "Llama-3.2-1B"
     sweeps = sweeps_by_script(out)
-    mezo = "method=zo data={kind} data.root=/data/alice/Data/{kind} bs=4 eval_steps=500 -m "
+    mezo = "method=zo data={kind} data.root=/data/alice/Data/{kind} bs=4 -m "
     lrs = "lr=1e-6,5e-7,2e-7,1e-7"
     assert sweeps[f"# {folder / '4_0_mezo_orig_boolq.sh'} (run by run_all.sh)"] == [
         "python -m zo_sweep model=llama1b task=boolq " + mezo.format(kind="original") + lrs

@@ -32,7 +32,8 @@ def test_every_task_yaml_loads_with_the_fields_other_parts_read() -> None:
         assert spec.name == name
         assert spec.folder and spec.num_dev > 0
         assert spec.metrics[0] == spec.primary_metric == "accuracy"
-        assert spec.train_objective == "ce"
+        assert spec.train_objective == ("lm" if name == "copa" else "ce")
+        assert spec.eval_split == "validation"
 
 
 @pytest.mark.parametrize(
@@ -99,7 +100,7 @@ def test_rte_labels(raw: object, index: int) -> None:
     ("raw", "index"), [(True, 1), (False, 0), (1, 1), (0, 0), ("True", 1), ("false", 0)]
 )
 def test_boolq_labels_as_bools_ints_or_text(raw: object, index: int) -> None:
-    record = {"passage": "Cats purr.", "question": "do cats purr", "label": raw}
+    record = {"passage": "Cats purr.", "question": "do cats purr", "answer": raw}
     example = load_task_spec("boolq").make_example(record)
     assert example.label == index
     assert example.candidates[index] == ("Yes" if index else "No")
@@ -107,7 +108,7 @@ def test_boolq_labels_as_bools_ints_or_text(raw: object, index: int) -> None:
 
 @pytest.mark.parametrize("question", ["do cats purr", "Do cats purr?"])
 def test_boolq_question_is_capitalized_with_one_question_mark(question: str) -> None:
-    record = {"passage": "Cats purr.", "question": question, "label": 1}
+    record = {"passage": "Cats purr.", "question": question, "answer": True}
     assert load_task_spec("boolq").make_example(record).prompt == "Cats purr. Do cats purr?\n"
 
 

@@ -186,15 +186,18 @@ def test_sigterm_ends_the_run_cleanly(tiny_model_dir, tmp_path) -> None:
     assert not (out / "best_state.pt").exists()
 
 
-def test_synthetic_base_script_tests_on_the_original_data(
+def test_synthetic_base_script_tests_on_the_original_data_of_eval_root(
     tiny_model_dir, tmp_path, repo_root
 ) -> None:
     out = tmp_path / "job"
     synthetic = example_data_root("synthetic") / "SST-2"
-    env = {**os.environ, **run_env(tiny_model_dir, out, TASK=str(synthetic), STEPS="1")}
+    original = str(example_data_root("original"))
+    settings = run_env(tiny_model_dir, out, TASK=str(synthetic), STEPS="1", EVAL_ROOT=original)
+    env = {**os.environ, **settings}
     script = repo_root / "legacy_scripts" / "mezo_finetune_synthetic.sh"
     completed = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr[-2000:]
     result = records.read_result(out)
     assert Path(result["task_dir"]) == synthetic
     assert Path(result["test_dir"]) == example_data_root("original") / "SST-2"
+    assert result["eval_split"] == "validation" and result["data_id"] == "synthetic"

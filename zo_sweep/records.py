@@ -11,7 +11,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ COMMAND_FILE = "command.sh"
 STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
 HYDRA_DIR = ".hydra"
+# Who runs the job while it runs (pid, host, start times), so a dead job reads as lost.
+PROCESS_FILE = "process.json"
 
 # Job statuses. "ok" is the only one that counts as a finished, usable run.
 OK = "ok"
@@ -35,16 +37,29 @@ STATUSES = (OK, FAILED, DIVERGED, INTERRUPTED, TIMEOUT, SKIPPED, DRY_RUN)
 
 # MeZO's run.py ends a run with these two lines; old logs and foreign scripts are read by them.
 TRAIN_SET_LINE = re.compile(r"^=+\s*Train set\s+(\S+)\s*=+\s*$")
-# numpy 2 prints scalars as `np.float64(0.61)`; the metrics dict of a log holds them bare.
-NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.\w+\(([^()]*)\)")
-NOT_A_NUMBER = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
+# How numpy 2 and torch print a number inside a dict: np.float64(0.61), np.float32(0.5),
+# numpy.int64(3), tensor(0.6100), tensor(0.61, device='cuda:0'). The wrapper is dropped.
+NUMBER_WRAPPER = re.compile(
+    r"\b(?:(?:np|numpy|torch)\.)?(?:float(?:16|32|64|128)?|u?int(?:8|16|32|64)?|bool_|tensor)"
+    r"\(\s*([^(),]*?)\s*(?:,[^()]*)?\)"
+)
+# Python prints a float NaN or infinity as a bare name, which is no literal.
+NON_FINITE = re.compile(r"(?<![\w'\"])-?(?:nan|inf)(?![\w'\"])")
+# A line that names an exception ("ValueError: ...", "torch.OutOfMemoryError: ...").
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit|Warning)\b")
+# A progress bar's redraw ("  40%|####      | 4/10 [00:01<00:02, 3.1it/s]").
+PROGRESS_LINE = re.compile(r"\d+%\|.*\||\d+(?:\.\d+)?\s*(?:it/s|s/it)\b")
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write JSON so that a reader sees either the old file or the complete new one."""
+    """Write JSON so that a reader sees either the old file or the complete new one.
+
+    The file gets the mode the umask gives any new file (teammates may read results).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(_json_safe(payload), handle, indent=2, sort_keys=True)
@@ -163,9 +178,24 @@ def _strip_lines(lines: Iterable[str]) -> Iterator[str]:
         yield stripped
 
 
+def error_line(lines: Iterable[str]) -> str:
+    """The line that says why a script failed: the last exception line of its output, else
+    its last line that is not a progress bar's redraw ("" when there is none)."""
+    meaningful = [line.strip() for line in lines if line.strip()]
+    meaningful = [line for line in meaningful if not PROGRESS_LINE.search(line)]
+    exceptions = [line for line in meaningful if EXCEPTION_LINE.match(line)]
+    if exceptions:
+        return exceptions[-1]
+    return meaningful[-1] if meaningful else ""
+
+
 def literal_metrics(text: str) -> str:
-    """A printed metrics dict as Python literals: numpy scalars unwrapped, nan and inf as None."""
-    return NOT_A_NUMBER.sub("None", NUMPY_SCALAR.sub(r"\1", text))
+    """A printed metrics dict as Python literals: numpy and torch wrappers dropped, nan and
+    inf as None."""
+    previous = None
+    while previous != text:  # unwrap nested wrappers: tensor(np.float64(0.5))
+        previous, text = text, NUMBER_WRAPPER.sub(r"\1", text)
+    return NON_FINITE.sub("None", text)
 
 
 def _literal_dict(text: str) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@
 # data shipped with zo_sweep); RESULTS (default: results/ in the repository); MODEL, BS, STEPS,
 # SEED, EPS replace the defaults below.
 # The same runs as a zo_sweep sweep:
-#   python -m zo_sweep model=llama1b task=boolq method=zo data=synthetic bs=4 eval_steps=500 -m lr=1e-6,5e-7,2e-7,1e-7
+#   python -m zo_sweep model=llama1b task=boolq method=zo data=synthetic bs=4 -m lr=1e-6,5e-7,2e-7,1e-7
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DATA_ROOT=${DATA_ROOT:-$REPO/zo_sweep/example_data}
 RESULTS=${RESULTS:-$REPO/results}

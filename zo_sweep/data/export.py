@@ -21,9 +21,6 @@ from zo_sweep.data.tasks import DataError, RecordError, TaskSpec
 
 log = logging.getLogger(__name__)
 
-# Hub test splits without answers carry this label (GLUE, SuperGLUE).
-UNLABELED = (-1, None, "")
-
 
 def export_task(spec: TaskSpec, out_root: str | Path) -> Path:
     """Download a task from the hub and write its folder under ``out_root``."""
@@ -71,7 +68,7 @@ def write_task_folder(
             log.info("%s: skipping split '%s' (not train, validation or test)", spec.name, split)
             continue
         rows = [dict(record) for record in records]
-        if all(row.get(spec.label.field) in UNLABELED for row in rows):
+        if all(spec.is_unlabeled(row) for row in rows):
             log.info("%s: skipping split '%s' (no labels)", spec.name, split)
             continue
         _check_records(spec, split, rows)

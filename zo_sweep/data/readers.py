@@ -27,7 +27,10 @@ def read_records(path: Path) -> list[Record]:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(f"{display_name(path)}: unknown format (use one of {', '.join(READERS)})")
-    return reader(path)
+    try:
+        return reader(path)
+    except UnicodeDecodeError as err:
+        raise DataError(f"{display_name(path)}: not UTF-8 text (byte {err.start})") from None
 
 
 def read_jsonl(path: Path) -> list[Record]:

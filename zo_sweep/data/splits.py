@@ -1,23 +1,23 @@
 """Seeded train / dev / test splits of a task folder, sampled as in MeZO.
 
 train and dev come from one seeded permutation of the train file (dev = its last ``num_dev``,
-train = its first ``num_train``, never overlapping); test comes from the test file, or from the
-validation file where there is no test file, with a fixed seed so that every training seed is
-evaluated on the same examples. With a synthetic folder, half of the training examples (by
-default) come from the synthetic train file; dev and test always come from the original folder.
+train = its first ``num_train``, never overlapping); the test examples come from the validation
+file by default, or from the test file (see `sources`), with a fixed seed so that every training
+seed is evaluated on the same examples. With a synthetic folder, half of the training examples
+(by default) come from the synthetic train file; dev always comes from the original folder.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from zo_sweep.data.layout import expected_names, resolve_task_dir, split_file
 from zo_sweep.data.readers import display_name, read_records
-from zo_sweep.data.tasks import DataError, Example, RecordError, TaskSpec, load_task_spec
+from zo_sweep.data.sources import SplitSources, locate_splits
+from zo_sweep.data.tasks import DataError, Example, RecordError, TaskSpec
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +27,19 @@ TEST_SEED = 0
 
 @dataclass(frozen=True)
 class Splits:
-    """The examples one run trains, selects and tests on."""
+    """The examples one run trains, selects and tests on, and the files they came from."""
 
     task: TaskSpec
     train: list[Example]
     dev: list[Example]
     test: list[Example]
+    # Where the examples were read from; two samplings of the same examples are equal.
+    sources: SplitSources | None = field(default=None, compare=False)
+
+    @property
+    def eval_split(self) -> str | None:
+        """Which split of the data the test examples came from: validation or test."""
+        return self.sources.eval_split if self.sources else None
 
 
 def load_splits(
@@ -45,29 +52,48 @@ def load_splits(
     seed: int = 0,
     synthetic_fraction: float = 0.5,
     eval_dir: str | Path | None = None,
+    eval_root: str | Path | None = None,
+    eval_split: str | None = None,
+    spec: TaskSpec | None = None,
 ) -> Splits:
     """Read a task folder (and optionally a synthetic one) and sample the three splits.
 
-    ``task_name`` defaults to the folder's name ("Copa" -> copa). Sizes larger than the data are
+    ``task_name`` defaults to the folder's name ("Copa" -> copa); ``spec`` replaces the task's
+    packaged spec (e.g. one built from a job's composed config). Sizes larger than the data are
     clipped with a warning. ``synthetic_fraction`` is the share of ``num_train`` drawn from
-    ``synthetic_dir``'s train file. ``eval_dir`` draws the test split from another folder of the
-    same task (a run trained on synthetic data is tested on the original task's data). A size of
-    0 gives an empty split (e.g. zero-shot runs).
+    ``synthetic_dir``'s train file. The test examples come from ``eval_split`` (default: the
+    task's, validation) of the task's folder, of its folder under ``eval_root`` (runs trained on
+    synthetic data are tested on original data), or of ``eval_dir``. A size of 0 gives an
+    empty split (e.g. zero-shot runs).
     """
     _check_sizes(num_train=num_train, num_dev=num_dev, num_eval=num_eval, seed=seed)
     if not 0.0 <= synthetic_fraction <= 1.0:
         raise DataError(f"synthetic_fraction must be between 0 and 1, got {synthetic_fraction}")
-    task_dir = resolve_task_dir(task_dir)
-    spec = load_task_spec(task_name or task_dir.name)
+    sources = locate_splits(
+        task_dir,
+        task_name=task_name,
+        synthetic_dir=synthetic_dir,
+        eval_dir=eval_dir,
+        eval_root=eval_root,
+        eval_split=eval_split,
+        spec=spec,
+    )
+    spec = sources.task
     num_synthetic = round(num_train * synthetic_fraction) if synthetic_dir is not None else 0
 
-    train, dev = _train_and_dev(task_dir, spec, num_train - num_synthetic, num_dev, seed)
-    if synthetic_dir is not None:
-        train = _mix(train, _synthetic_train(synthetic_dir, spec, num_synthetic, seed), seed)
-    test = _test(resolve_task_dir(eval_dir) if eval_dir else task_dir, spec, num_eval)
-    _require_nonempty(task_dir, train=(train, num_train), dev=(dev, num_dev), test=(test, num_eval))
-    log.info("%s: %d train, %d dev, %d test examples", spec.name, len(train), len(dev), len(test))
-    return Splits(task=spec, train=train, dev=dev, test=test)
+    train, dev = _train_and_dev(sources.train, spec, num_train - num_synthetic, num_dev, seed)
+    if sources.synthetic_train is not None:
+        synthetic = _sample(sources.synthetic_train, spec, num_synthetic, seed, "train")
+        train = _mix(train, synthetic, seed)
+    test = _sample(sources.eval, spec, num_eval, TEST_SEED, "test")
+    _require_nonempty(
+        sources.task_dir, train=(train, num_train), dev=(dev, num_dev), test=(test, num_eval)
+    )
+    log.info(
+        "%s: %d train, %d dev, %d test examples (test from %s)",
+        spec.name, len(train), len(dev), len(test), display_name(sources.eval),
+    )  # fmt: skip
+    return Splits(task=spec, train=train, dev=dev, test=test, sources=sources)
 
 
 def read_examples(path: Path, spec: TaskSpec) -> list[Example]:
@@ -84,9 +110,8 @@ def read_examples(path: Path, spec: TaskSpec) -> list[Example]:
 
 
 def _train_and_dev(
-    task_dir: Path, spec: TaskSpec, num_train: int, num_dev: int, seed: int
+    path: Path, spec: TaskSpec, num_train: int, num_dev: int, seed: int
 ) -> tuple[list[Example], list[Example]]:
-    path = _required_file(task_dir, "train", spec)
     pool = read_examples(path, spec)
     n_train, n_dev = _fit_train_and_dev(len(pool), num_train, num_dev, display_name(path))
     order = _permutation(len(pool), seed)
@@ -116,44 +141,15 @@ def _fit_train_and_dev(
     return n_train, n_dev
 
 
-def _synthetic_train(
-    synthetic_dir: str | Path, spec: TaskSpec, num: int, seed: int
-) -> list[Example]:
-    folder = Path(synthetic_dir).expanduser()
-    if not folder.is_dir():
-        raise DataError(f"synthetic data folder '{synthetic_dir}' not found")
-    path = _required_file(folder, "train", spec)
+def _sample(path: Path, spec: TaskSpec, num: int, seed: int, split: str) -> list[Example]:
     pool = read_examples(path, spec)
-    return [pool[i] for i in _permutation(len(pool), seed)[: _clip(num, len(pool), path, "train")]]
+    return [pool[i] for i in _permutation(len(pool), seed)[: _clip(num, len(pool), path, split)]]
 
 
 def _mix(original: list[Example], synthetic: list[Example], seed: int) -> list[Example]:
     """Interleave by a seeded shuffle, so every batch sees both kinds of data."""
     combined = original + synthetic
     return [combined[i] for i in _permutation(len(combined), seed)]
-
-
-def _test(task_dir: Path, spec: TaskSpec, num_eval: int) -> list[Example]:
-    path = split_file(task_dir, "test", spec) or split_file(task_dir, "validation", spec)
-    if path is None:
-        raise DataError(
-            f"{task_dir.name}/: no test or validation file "
-            f"(looked for {expected_names('test', spec)} and {expected_names('validation', spec)})"
-        )
-    pool = read_examples(path, spec)
-    return [
-        pool[i]
-        for i in _permutation(len(pool), TEST_SEED)[: _clip(num_eval, len(pool), path, "test")]
-    ]
-
-
-def _required_file(task_dir: Path, split: str, spec: TaskSpec) -> Path:
-    path = split_file(task_dir, split, spec)
-    if path is None:
-        raise DataError(
-            f"{task_dir.name}/: no {split} file (looked for {expected_names(split, spec)})"
-        )
-    return path
 
 
 def _clip(wanted: int, available: int, path: Path, split: str) -> int:

@@ -464,8 +464,9 @@ def boolq_record(rng: random.Random, kind: str) -> Record:
     question, answer = rng.choice(questions)
     if kind == "synthetic":
         passage = "Here is some background information. " + passage
-        return {"question": cap(question) + "?", "passage": passage, "label": answer}
-    return {"question": question, "passage": passage, "label": int(answer)}
+        return {"question": cap(question) + "?", "answer": answer, "passage": passage}
+    # The hub's BoolQ (and the research group's copy of it): the answer is a JSON boolean.
+    return {"question": question, "answer": answer, "passage": passage}
 
 
 # --- ARC-Challenge ---------------------------------------------------------------------------
@@ -624,6 +625,10 @@ TASKS: list[tuple[list[str], str, Callable[[random.Random, str], Record], str]] 
 ]  # fmt: skip
 
 
+# The fields holding a record's answer: two records that differ only there are duplicates.
+GOLD_FIELDS = ("label", "answer")
+
+
 def unique_records(
     make: Callable[[random.Random, str], Record], rng: random.Random, kind: str, count: int
 ) -> list[Record]:
@@ -632,7 +637,7 @@ def unique_records(
     records = []
     for _ in range(count * 200):
         record = make(rng, kind)
-        key = json.dumps({k: v for k, v in record.items() if k != "label"}, sort_keys=True)
+        key = json.dumps({k: v for k, v in record.items() if k not in GOLD_FIELDS}, sort_keys=True)
         if key not in seen:
             seen.add(key)
             records.append(record)

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from zo_sweep.summary import render, views
+from zo_sweep.summary import progress, render, views
 from zo_sweep.summary.load import DEFAULT_DIR, SummaryWarning, load
 
 # --<option> VALUE keeps the rows whose column equals one of the (comma-separated) values.
 FILTER_COLUMNS = ("purpose", "model", "task", "method", "data", "status")
 PROG = "python -m zo_sweep.summary"
+# The tables of views.VIEWS, and how far each job has come (read from its files).
+VIEWS = {**views.VIEWS, "progress": progress.progress}
 
 
 class UsageError(Exception):
@@ -38,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "dirs", nargs="*", type=Path, help=f"where to look (default: {DEFAULT_DIR}/)"
     )
-    parser.add_argument("--view", choices=sorted(views.VIEWS), default="runs", help="which table")
+    parser.add_argument("--view", choices=sorted(VIEWS), default="runs", help="which table")
     parser.add_argument(
         "--format", choices=sorted(render.FORMATS), help="default: a terminal table"
     )
@@ -46,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="write the table to this file (format from suffix)"
     )
     parser.add_argument("--plot", type=Path, metavar="DIR", help="also write PNG plots to DIR")
+    parser.add_argument(
+        "--export",
+        nargs=2,
+        metavar=("TRACKER", "DEST"),
+        help="replay the finished jobs into a tracker instead: tensorboard DIR or mlflow DIR",
+    )
     for column in FILTER_COLUMNS:
         parser.add_argument(
             f"--{column}",
@@ -67,11 +75,14 @@ def run(args: argparse.Namespace) -> int:
     frame = filter_rows(load_reporting_warnings(dirs), args)
     if frame.empty:
         print(f"no jobs found under {', '.join(map(str, dirs))} (after filters)", file=sys.stderr)
-    table = views.VIEWS[args.view](frame)
+    if args.export:
+        return export(frame, *args.export)
+    table = VIEWS[args.view](frame)
+    if args.view == "progress":
+        print(progress.headline(table), file=sys.stderr, flush=True)
     text = render.render(table, render.format_for(args.out, args.format))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        _write_table(args.out, text)
         print(f"wrote {args.out} ({len(table)} rows)", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -80,6 +91,28 @@ def run(args: argparse.Namespace) -> int:
 
         written = write_plots(frame, args.plot)
         print(f"wrote {len(written)} plots to {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _write_table(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def export(frame: pd.DataFrame, kind: str, dest: str) -> int:
+    from zo_sweep.summary.export import KINDS, export_jobs
+    from zo_sweep.train.errors import ConfigError
+
+    if kind not in KINDS:
+        raise UsageError(f"--export: unknown tracker {kind!r} (use {' or '.join(KINDS)})")
+    try:
+        count = export_jobs(frame, kind, Path(dest))
+    except ConfigError as err:  # the tracker's package is not installed
+        raise UsageError(str(err)) from None
+    print(f"exported {count} jobs to {kind} in {dest}", file=sys.stderr)
     return 0
 
 

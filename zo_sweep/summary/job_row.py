@@ -16,9 +16,11 @@ import yaml
 
 from zo_sweep import records
 from zo_sweep.summary import schema
+from zo_sweep.sweep.liveness import runner_state
 
 CONFIG_FILE = Path(records.HYDRA_DIR) / "config.yaml"
-TIMESTAMP_PART = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$")
+# A sweep started in the same second as another of the same purpose gets a `_<n>` suffix.
+TIMESTAMP_PART = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})(?:_\d+)?$")
 # A job without result.json counts as running if one of these changed within the window
 # (the config is written when the job starts, the others while it trains).
 ACTIVITY_FILES = (str(CONFIG_FILE), records.STDOUT_FILE, records.STDERR_FILE, records.METRICS_FILE)
@@ -34,7 +36,7 @@ CONFIG_FIELDS = {
     "task": "task.name",
     "method": "method.name",
     "data": "data.name",
-    "data_id": "data.tag",  # a named dataset; rows_to_frame falls back to the data kind
+    "data_id": "data.id",
     "lr": "lr",
     "bs": "bs",
     "steps": "steps",
@@ -45,6 +47,8 @@ CONFIG_FIELDS = {
     "num_train": "num_train",
 }
 RESULT_FIELDS = (*schema.RESULT_COLUMNS, "skipped_from", "config_hash")
+# Fields the record says best and the config says otherwise (a job without a record yet).
+RECORD_OVER_CONFIG = ("data_id",)
 
 
 class RowProblem(Exception):
@@ -93,6 +97,7 @@ def read_result(job_dir: Path) -> dict[str, Any] | None:
 
 def result_fields(result: dict[str, Any]) -> dict[str, Any]:
     fields = {key: result.get(key) for key in RESULT_FIELDS}
+    fields.update({key: result[key] for key in RECORD_OVER_CONFIG if result.get(key)})
     fields["status"] = result["status"]
     fields["error"] = _last_line(result.get("error")) or _last_line(result.get("error_tail"))
     return fields
@@ -135,13 +140,18 @@ def config_fields(config: dict[str, Any]) -> dict[str, Any]:
 def path_timestamp(job_dir: Path) -> str | None:
     """The sweep's (or single run's) timestamp: the last path part in Hydra's time format."""
     for part in reversed(job_dir.parts):
-        if TIMESTAMP_PART.match(part):
-            return part
+        match = TIMESTAMP_PART.match(part)
+        if match:
+            return match.group(1)
     return None
 
 
 def activity_status(job_dir: Path, *, now: float | None = None) -> str:
-    """`running` if the job wrote output within RUNNING_WINDOW_S, else `missing`."""
+    """A job without a result: `running` or `lost` by its process when it ran on this host,
+    else `running` if it wrote output within RUNNING_WINDOW_S, else `missing`."""
+    state = runner_state(job_dir)
+    if state != "unknown":
+        return schema.RUNNING if state == "alive" else schema.LOST
     now = time.time() if now is None else now
     latest = 0.0
     for name in ACTIVITY_FILES:
@@ -185,6 +195,9 @@ def _resolve_interpolations(config: dict[str, Any], fields: dict[str, Any]) -> d
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from zo_sweep.sweep.resolvers import register_resolvers
+
+    register_resolvers()  # e.g. data.id is `${data_id:...}`
     conf = OmegaConf.create(config)
     resolved = {}
     for name, value in fields.items():

@@ -34,8 +34,9 @@ def write_plots(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     rows = views.usable(frame)
-    cells = list(rows.groupby(schema.CELL, sort=True))
+    cells = list(rows.groupby(schema.CELL, sort=True, dropna=False))
     for cell, jobs in tqdm(cells, desc="learning curves", unit="plot", disable=len(cells) < 10):
+        cell = _named_parts(cell)
         path = out_dir / _file_name("curves", cell)
         if plot_learning_curves(jobs, path, title=" / ".join(map(str, cell))):
             written.append(path)
@@ -127,6 +128,16 @@ def _finish(figure: plt.Figure, axes: list[plt.Axes], title: str, path: Path) ->
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
+
+
+def _named_parts(cell: tuple) -> tuple:
+    """The parts of a cell that name it: a missing data_id (old results) and a data_id that
+    repeats the data kind (`original` on `original`) add nothing."""
+    parts: list = []
+    for part in cell:
+        if pd.notna(part) and (not parts or part != parts[-1]):
+            parts.append(part)
+    return tuple(parts)
 
 
 def _file_name(kind: str, parts: tuple) -> str:

@@ -17,6 +17,7 @@ from zo_sweep import records
 # Statuses the summary adds to the job runner's (records.STATUSES).
 RUNNING = "running"  # no result.json yet, and the job wrote something recently
 MISSING = "missing"  # no result.json and no recent activity: killed, or never started
+LOST = "lost"  # no result.json and the process that ran the job is gone from this host
 CORRUPT = "corrupt"  # result.json or .hydra/config.yaml could not be read
 LEGACY = "legacy"  # imported from an old results folder (zo_sweep.legacy)
 
@@ -26,8 +27,9 @@ USABLE_STATUSES = (records.OK, LEGACY)
 # one, and dry runs that were never meant to train.
 NOT_FAILURES = (records.OK, LEGACY, records.SKIPPED, records.DRY_RUN)
 
-# What identifies one experiment cell, and the hyperparameters swept inside it.
-CELL = ["model", "task", "method", "data"]
+# What identifies one experiment cell, and the hyperparameters swept inside it. `data_id` names
+# the dataset (e.g. synthetic/prompt_engineering/copa_mezo_v1): two datasets are two cells.
+CELL = ["model", "task", "method", "data", "data_id"]
 HPARAMS = ["lr", "bs", "steps", "eps", "rank", "alpha", "num_train"]
 
 TEXT_COLUMNS = [
@@ -38,6 +40,7 @@ TEXT_COLUMNS = [
     "method",
     "data",
     "data_id",
+    "eval_split",
     "status",
     "metric",
     "error",
@@ -73,6 +76,7 @@ RESULT_COLUMNS = [
     "best_step",
     "final_dev",
     "test_at_best",
+    "eval_split",
     "steps_done",
     "wall_seconds",
     "peak_memory_mb",
@@ -82,8 +86,7 @@ RESULT_COLUMNS = [
 COLUMNS = [
     "purpose",
     "timestamp",
-    *CELL,
-    "data_id",  # which dataset: the data kind, or a named one (copa_mezo_v1, rejection_sampling)
+    *CELL,  # data_id: the data kind, or a named dataset (copa_mezo_v1, rejection_sampling)
     *HPARAMS[:4],
     "seed",
     *HPARAMS[4:],

@@ -9,6 +9,7 @@ the end. `main` turns that tally into the exit code: non-zero if any job failed.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from zo_sweep import CONF_DIR
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.callbacks import OUTCOME
 from zo_sweep.sweep.job import run_job
+from zo_sweep.sweep.liveness import mark_this_process_as_the_sweep
+from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.plugins import missing_plugin_message
 from zo_sweep.sweep.process import sigterm_as_interrupt
 from zo_sweep.sweep.resolvers import register_resolvers
@@ -32,6 +35,8 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 # Flags that take no value: they can move to the front of the command line unchanged.
 MOVABLE_FLAGS = ("-m", "--multirun", "--resolve")
+# Hydra raises its errors instead of printing them at length when this is set.
+HYDRA_FULL_ERROR = "HYDRA_FULL_ERROR"
 
 
 register_resolvers()
@@ -48,15 +53,28 @@ def main() -> None:
     sys.argv[1:] = _flags_first(sys.argv[1:])
     problem = _command_line_problem(sys.argv[1:])
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        sys.exit(EXIT_BAD_INPUT)
+        _exit_bad_input(problem)
+    # Jobs on this host end when this process dies, whichever process runs them.
+    mark_this_process_as_the_sweep()
+    wants_traceback = HYDRA_FULL_ERROR in os.environ
+    os.environ.setdefault(HYDRA_FULL_ERROR, "1")
     try:
         with sigterm_as_interrupt():
             sweep_job()
     except KeyboardInterrupt:
         _report_interrupt()
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as err:
+        message = None if wants_traceback else one_line_message(err)
+        if message is None:
+            raise
+        _exit_bad_input(message)
     sys.exit(EXIT_FAILED_JOBS if OUTCOME.failing_jobs else 0)
+
+
+def _exit_bad_input(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_BAD_INPUT)
 
 
 def _flags_first(arguments: list[str]) -> list[str]:
@@ -74,10 +92,12 @@ def _command_line_problem(arguments: list[str]) -> str | None:
     if message:
         return message
     overrides = [arg for arg in arguments if not arg.startswith("-") and "=" in arg]
+    if any(arg.startswith("hydra.searchpath=") for arg in overrides):
+        return None  # options may come from other folders; Hydra's own check names them
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
-    except OverrideParseException:
-        return None  # Hydra explains syntax errors well itself
+    except OverrideParseException as err:
+        return one_line_message(err)
     choices: dict[str, list[str]] = {}
     for override in parsed:
         if override.key_or_group in CONFIG_GROUPS and override.package is None:
@@ -99,6 +119,5 @@ def _report_interrupt() -> None:
         print("interrupted before any job started", file=sys.stderr)
         return
     sweep_status.mark_unfinished_interrupted(root)
-    print(
-        f"interrupted; {sweep_status.format_tally(sweep_status.tally(root), root)}", file=sys.stderr
-    )
+    tally = sweep_status.format_tally(sweep_status.tally(root), root, OUTCOME.planned_jobs)
+    print(f"interrupted; {tally}", file=sys.stderr)

@@ -3,8 +3,8 @@
 The command is `bash <method.script>` with an environment built from the config's `env:`
 mapping (the old scripts' env-var interface). The job needs nothing from the script but that
 interface and, if the script writes one, result.json; a script that writes none is read through
-MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status, and
-it never raises for a failed run, so one failure never stops a sweep.
+MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status (where
+the disk lets it), and it never raises but for Ctrl-C, so one failure never stops a sweep.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shlex
 import time
 from collections.abc import Mapping
@@ -21,10 +22,24 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import records
 from zo_sweep.sweep.gpu_slots import gpu_slot
-from zo_sweep.sweep.process import ProcessOutcome, run_process_group, sigterm_as_interrupt
+from zo_sweep.sweep.job_files import (
+    RERUN_ENV,
+    JobDirectoryTaken,
+    claim_job_dir,
+    write_command_file,
+    write_snapshot,
+)
+from zo_sweep.sweep.liveness import process_alive, record_runner, sweep_process_to_watch
+from zo_sweep.sweep.process import (
+    ProcessOutcome,
+    launcher_environment,
+    run_process_group,
+    sigterm_as_interrupt,
+)
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import ConfigError, resolve_script, validate_job_config
 
@@ -45,28 +60,33 @@ METRIC_FIELDS = (
 )
 
 
-class JobDirectoryTaken(ConfigError):
-    """The job directory already holds another run's command: it is never reused."""
-
-
 @dataclass(frozen=True)
 class JobCommand:
-    """`bash <script>` run in `cwd` with `env` on top of the inherited environment."""
+    """`bash <script> <args...>` run in `cwd` with `env` on top of the inherited environment."""
 
     script: Path
     env: dict[str, str]
     cwd: Path
+    args: tuple[str, ...] = ()
 
     @property
     def argv(self) -> list[str]:
-        return ["bash", str(self.script)]
+        return ["bash", str(self.script), *self.args]
 
     def with_env(self, extra: Mapping[str, str]) -> JobCommand:
         return replace(self, env={**self.env, **extra})
 
-    def shell_line(self) -> str:
-        """A copy-pasteable reproduction: every word quoted for the shell."""
-        assignments = [shlex.quote(f"{key}={value}") for key, value in self.env.items()]
+    def shell_line(self, raw_env: Mapping[str, str] | None = None) -> str:
+        """A copy-pasteable reproduction: every word quoted for the shell.
+
+        `raw_env` values are shell words left as they are (e.g. "$OUTPUT_DIR").
+        """
+        assignments = [
+            shlex.quote(f"{key}={value}")
+            for key, value in self.env.items()
+            if key not in (raw_env or {})
+        ]
+        assignments += [f"{key}={value}" for key, value in (raw_env or {}).items()]
         words = ["env", *assignments, *map(shlex.quote, self.argv)]
         return f"cd {shlex.quote(str(self.cwd))} && {' '.join(words)}"
 
@@ -94,22 +114,80 @@ def job_environment(cfg: DictConfig, job_dir: Path) -> dict[str, str]:
 
 
 def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
-    script = resolve_script(str(cfg.method.script))
-    return JobCommand(script=script, env=job_environment(cfg, job_dir), cwd=Path.cwd())
+    """The script runs in `method.cwd` (the old scripts `cd` there and call `python run.py`),
+    else where the sweep was started, with `method.args` after its name."""
+    cwd = script_cwd(cfg)
+    script = resolve_script(str(cfg.method.script), cwd)
+    args = OmegaConf.select(cfg, "method.args", default=None) or []
+    return JobCommand(
+        script=script,
+        env={**launcher_environment(), **job_environment(cfg, job_dir)},
+        cwd=cwd or Path.cwd(),
+        args=tuple(script_argument(arg) for arg in args),
+    )
+
+
+def script_argument(value: Any) -> str:
+    """One word of `method.args`. The command line reads `False` as a boolean; a Python script
+    (HfArgumentParser, argparse with a bool parser) expects it back as written."""
+    return str(value) if isinstance(value, bool) else env_value(value)
+
+
+def script_cwd(cfg: DictConfig) -> Path | None:
+    """`method.cwd` as an absolute folder, or None when it is not set."""
+    cwd = OmegaConf.select(cfg, "method.cwd", default=None)
+    return Path(str(cwd)).expanduser().resolve() if cwd else None
+
+
+def data_fields(cfg: DictConfig) -> dict[str, Any]:
+    """What every job record says about its data: its identity and the split tested on."""
+    try:
+        fields = {
+            "data_id": OmegaConf.select(cfg, "data.id", default=None),
+            "eval_split": OmegaConf.select(cfg, "task.eval_split", default=None),
+        }
+    except OmegaConfBaseException:  # a broken config is reported by the validation
+        return {}
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> float:
-    """Run one job in job_dir and return its objective (the best dev metric) for the sweeper."""
+    """Run one job in job_dir and return its objective (the best dev metric) for the sweeper.
+
+    Nothing but Ctrl-C leaves this function as an exception: whatever goes wrong fails this
+    job (recorded where the disk lets it), and the sweep goes on with the others.
+    """
+    # A full disk must not print a traceback for every log line Hydra's file handler drops.
+    logging.raiseExceptions = False
     started = time.monotonic()
-    _claim_job_dir(job_dir)
+    try:
+        return _run_job(cfg, job_dir, started)
+    except KeyboardInterrupt:
+        raise
+    except JobDirectoryTaken as err:
+        log.error("%s", err)  # the other run's record stays as it is
+        return NO_OBJECTIVE
+    except Exception as err:  # noqa: BLE001 - any failure of one job must not stop the sweep
+        return _record_failure(job_dir, err, started)
+
+
+def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
+    claim_job_dir(job_dir)
+    write_snapshot(cfg, job_dir)
+    record_runner(job_dir)
     try:
         validate_job_config(cfg)
     except ConfigError as err:
         # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
-        return _record(job_dir, {"status": records.FAILED, "error": str(err)}, started)
+        failed = {**data_fields(cfg), "status": records.FAILED, "error": str(err)}
+        return _record(job_dir, failed, started)
     command = build_command(cfg, job_dir)
-    _write_command_file(job_dir, command)
-    fields = {"config_hash": config_hash(cfg), "command": command.shell_line()}
+    write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
+    fields = {
+        **data_fields(cfg),
+        "config_hash": config_hash(cfg),
+        "command": command.shell_line(),
+    }
 
     if cfg.get("dry_run"):
         print(command.shell_line(), flush=True)
@@ -126,7 +204,11 @@ def run_job(cfg: DictConfig, job_dir: Path) -> float:
         _record(job_dir, {**fields, **_interrupted_fields()}, started)
         raise
     fields["command"] = command.shell_line()
-    return _record(job_dir, {**collect_result(cfg, job_dir, outcome), **fields}, started)
+    result = collect_result(cfg, job_dir, outcome)
+    if _ended_with_the_sweep(outcome):
+        result.update(_interrupted_fields("the sweep's own process died while this job ran"))
+    # The script's own record says best what it read; the config fills what it does not say.
+    return _record(job_dir, {**fields, **result, "command": fields["command"]}, started)
 
 
 def cpu_thread_share(gpu_env: Mapping[str, str]) -> dict[str, str]:
@@ -162,7 +244,7 @@ def _run_on_a_slot(
         cfg.get("gpus"), int(cfg.get("jobs_per_gpu") or 1), cfg.get("gpu_lock_dir")
     ) as gpu_env:
         command = command.with_env({**gpu_env, **cpu_thread_share(gpu_env)})
-        _write_command_file(job_dir, command)
+        write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
         timeout_min = cfg.get("job_timeout_min")
         log.info("%s: started (the full command is in %s)", job_dir, records.COMMAND_FILE)
         outcome = run_process_group(
@@ -172,12 +254,18 @@ def _run_on_a_slot(
             stdout_path=job_dir / records.STDOUT_FILE,
             stderr_path=job_dir / records.STDERR_FILE,
             timeout_seconds=None if timeout_min is None else float(timeout_min) * 60,
+            watch_pid=sweep_process_to_watch(),
         )
     return outcome, command
 
 
 def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
-    """The record of a run that ended: the script's own result, or what its logs say."""
+    """The record of a run that ended: the script's own result, or what its logs say.
+
+    A script that reported its result and then exited non-zero (MeZO's run.py often fails
+    writing its own result file) keeps its status and metrics, with the exit code and the
+    error line beside them.
+    """
     try:
         result = records.read_result(job_dir) or {}
     except ValueError as err:
@@ -191,14 +279,16 @@ def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> d
             "status": records.TIMEOUT,
             **_error(job_dir, f"ended after job_timeout_min={minutes}"),
         }
+    if "status" not in result:
+        result = {**result, **(_result_from_mezo_log(job_dir, _primary_metric(cfg)) or {})}
+    reported = result.get("status") in (records.OK, records.DIVERGED)
     if outcome.exit_code != 0:
         message = f"script exited with code {outcome.exit_code}"
+        if reported:
+            return {**result, **fields, **_error(job_dir, f"{message} after its result")}
         return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
     if "status" in result:
         return {**result, **fields}
-    from_log = _result_from_mezo_log(job_dir, _primary_metric(cfg))
-    if from_log is not None:
-        return {**result, **fields, **from_log}
     message = "script exited 0 but wrote no result.json and no '===== Train set N =====' summary"
     return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
 
@@ -212,28 +302,15 @@ def objective(result: Mapping[str, Any]) -> float:
     return NO_OBJECTIVE
 
 
-def _claim_job_dir(job_dir: Path) -> None:
-    """Create command.sh exclusively: a directory another run already claimed is never reused."""
-    job_dir.mkdir(parents=True, exist_ok=True)
+def _record_failure(job_dir: Path, err: Exception, started: float) -> float:
+    """Fail the job with the error as its one line; if even that cannot be written, log it."""
+    message = " ".join(f"{type(err).__name__}: {err}".split())
+    log.error("%s: failed (%s)", job_dir, message)
     try:
-        with open(job_dir / records.COMMAND_FILE, "x"):
-            pass
-    except FileExistsError:
-        raise JobDirectoryTaken(
-            f"{job_dir} already holds another run; not overwriting it"
-        ) from None
-
-
-def _write_command_file(job_dir: Path, command: JobCommand) -> None:
-    text = (
-        "#!/usr/bin/env bash\n"
-        "# Reproduces this job: its script with the environment the sweep gave it.\n"
-        "# It writes into OUTPUT_DIR; change OUTPUT_DIR to keep this job's record intact.\n"
-        f"{command.shell_line()}\n"
-    )
-    path = job_dir / records.COMMAND_FILE
-    path.write_text(text)
-    path.chmod(0o755)
+        return _record(job_dir, {"status": records.FAILED, "error": message}, started)
+    except OSError as write_err:
+        log.error("%s: cannot write %s (%s)", job_dir, records.RESULT_FILE, write_err)
+        return NO_OBJECTIVE
 
 
 def _skipped_fields(cfg: DictConfig, job_dir: Path, wanted_hash: str) -> dict[str, Any] | None:
@@ -247,11 +324,17 @@ def _skipped_fields(cfg: DictConfig, job_dir: Path, wanted_hash: str) -> dict[st
     return {**carried, "status": records.SKIPPED, "skipped_from": str(finished_dir.resolve())}
 
 
-def _interrupted_fields() -> dict[str, Any]:
-    return {
-        "status": records.INTERRUPTED,
-        "error": "stopped by Ctrl-C or SIGTERM before the end",
-    }
+def _interrupted_fields(
+    reason: str = "stopped by Ctrl-C or SIGTERM before the end",
+) -> dict[str, Any]:
+    return {"status": records.INTERRUPTED, "error": reason}
+
+
+def _ended_with_the_sweep(outcome: ProcessOutcome) -> bool:
+    """The keeper ended the script because the sweep died (this job runs in a worker)."""
+    sweep_pid = sweep_process_to_watch()
+    signalled = outcome.exit_code is not None and outcome.exit_code < 0
+    return signalled and sweep_pid is not None and not process_alive(sweep_pid)
 
 
 def _primary_metric(cfg: DictConfig) -> str:
@@ -278,13 +361,14 @@ def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
 
 def _error(job_dir: Path, message: str) -> dict[str, Any]:
     tail = _tail(job_dir / records.STDERR_FILE, ERROR_TAIL_LINES)
-    last_line = next((line for line in reversed(tail) if line.strip()), "")
-    error = f"{message}: {last_line.strip()}" if last_line else message
-    return {"error": error, "error_tail": tail}
+    line = records.error_line(tail)
+    return {"error": f"{message}: {line}" if line else message, "error_tail": tail}
 
 
 def _tail(path: Path, lines: int, max_bytes: int = 64_000) -> list[str]:
-    return (records.read_tail(path, max_bytes) or "").splitlines()[-lines:]
+    """The last lines of a log; a progress bar's redraws (joined by \r) count as lines."""
+    text = records.read_tail(path, max_bytes) or ""
+    return [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()][-lines:]
 
 
 def _record(job_dir: Path, fields: dict[str, Any], started: float) -> float:

@@ -1,9 +1,11 @@
 """Run the training script as a process group of its own, and end the whole group when needed.
 
-The script starts in a new session, so the terminal's Ctrl-C does not reach it directly and the
-job decides how it ends: on a timeout, Ctrl-C or SIGTERM the job signals the whole group (the
-bash script and the Python trainer it started), waits a grace period, then kills what is left.
-Nothing the job started outlives it.
+The script starts in a new session under a small keeper (zo_sweep.sweep.guard), so the
+terminal's Ctrl-C does not reach it directly and the job decides how it ends: on a timeout,
+Ctrl-C or SIGTERM the job signals the whole group (the keeper, the bash script and the Python
+trainer it started), waits a grace period, then kills what is left. The keeper ends what the
+script leaves behind when it exits (background and `setsid` children), and ends the job when
+the process running it, or the sweep itself, dies. Nothing the job started outlives it.
 """
 
 from __future__ import annotations
@@ -12,20 +14,40 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-# Time the trainer gets to exit cleanly after SIGTERM before SIGKILL.
+# Time the trainer gets to exit cleanly after SIGTERM before SIGKILL. The keeper uses it for
+# the script's processes; the job waits longer for the keeper, which cleans up before it exits.
 GRACE_SECONDS = 5.0
+KEEPER_MARGIN_SECONDS = 3.0
+GUARD_SCRIPT = Path(__file__).with_name("guard.py")
+# Thread-pool sizes a launcher may set for its workers (joblib does); a job carries them.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @dataclass(frozen=True)
 class ProcessOutcome:
     exit_code: int | None  # None when the job ended it (timeout)
     timed_out: bool
+
+
+def launcher_environment() -> dict[str, str]:
+    """What a job inherits from the sweep's process and must say in its command.sh.
+
+    The sweep's own interpreter comes first on PATH and is PYTHON, so a script's `python`
+    is the one the sweep runs on; the thread-pool sizes the launcher set go along.
+    """
+    interpreter_dir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != interpreter_dir:
+        path = os.pathsep.join(part for part in (interpreter_dir, path) if part)
+    threads = {name: os.environ[name] for name in THREAD_VARIABLES if name in os.environ}
+    return {"PATH": path, "PYTHON": sys.executable, **threads}
 
 
 def run_process_group(
@@ -35,31 +57,49 @@ def run_process_group(
     stdout_path: Path,
     stderr_path: Path,
     timeout_seconds: float | None,
+    watch_pid: int | None = None,
 ) -> ProcessOutcome:
     """Run argv with stdout/stderr streamed to files; end its group on timeout or interrupt.
 
     KeyboardInterrupt (Ctrl-C, or SIGTERM turned into one by `sigterm_as_interrupt`) ends the
-    group and propagates, so the caller can record the job as interrupted.
+    group and propagates, so the caller can record the job as interrupted. `watch_pid`: a
+    process (the sweep's own) whose death ends the job.
     """
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen(
-            list(argv), env=dict(env), cwd=cwd, stdout=out, stderr=err, start_new_session=True
+            kept_argv(argv, watch_pid),
+            env=dict(env),
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
         )
         try:
-            return ProcessOutcome(process.wait(timeout=timeout_seconds), timed_out=False)
+            exit_code = process.wait(timeout=timeout_seconds)
         except subprocess.TimeoutExpired:
             end_process_group(process)
             return ProcessOutcome(None, timed_out=True)
         except BaseException:
             end_process_group(process)
             raise
+        # The keeper has ended the script's leftovers; whatever still holds the group goes too.
+        _signal_group(process.pid, signal.SIGKILL)
+        return ProcessOutcome(exit_code, timed_out=False)
+
+
+def kept_argv(argv: Sequence[str], watch_pid: int | None = None) -> list[str]:
+    """argv run under the keeper, which ends whatever the script leaves behind."""
+    watch = ["--watch", str(watch_pid)] if watch_pid is not None else []
+    # Run by its file, so the keeper starts whatever folder the job runs in (method.cwd).
+    keeper = [sys.executable, str(GUARD_SCRIPT), "--grace", str(GRACE_SECONDS)]
+    return [*keeper, *watch, "--", *argv]
 
 
 def end_process_group(process: subprocess.Popen, grace_seconds: float = GRACE_SECONDS) -> None:
     """SIGTERM the process's group, then SIGKILL it if it is still there after the grace period."""
     _signal_group(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=grace_seconds)
+        process.wait(timeout=grace_seconds + KEEPER_MARGIN_SECONDS)
     # The leader may have exited while a child of it lingers; the group id outlives the leader.
     _signal_group(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):

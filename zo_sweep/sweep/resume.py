@@ -29,7 +29,11 @@ RUN_CONTROL_KEYS = (
     "gpus",
     "jobs_per_gpu",
     "gpu_lock_dir",
+    "progress_every_s",
+    "tracker",
 )
+# Variables of the `env:` mapping that only say where the run is logged.
+RUN_CONTROL_ENV = ("TRACKER", "TRACKER_DIR", "TRACKER_GROUP", "TRACKER_RUN_NAME")
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -38,6 +42,8 @@ def config_hash(cfg: DictConfig) -> str:
     assert isinstance(payload, dict)
     for key in RUN_CONTROL_KEYS:
         payload.pop(key, None)
+    for key in RUN_CONTROL_ENV:
+        (payload.get("env") or {}).pop(key, None)
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from zo_sweep import records
 
 NO_RESULT = "no_result"  # a job that started but left no result.json (killed hard, lost node)
+NOT_STARTED = "not started"  # a job of the sweep that had not started when the sweep ended
 # Statuses that make the sweep end with a non-zero exit code.
-FAILING_STATUSES = (records.FAILED, records.TIMEOUT, records.INTERRUPTED, NO_RESULT)
+FAILING_STATUSES = (records.FAILED, records.TIMEOUT, records.INTERRUPTED, NO_RESULT, NOT_STARTED)
 
 
 def job_dirs(root: Path) -> list[Path]:
@@ -45,7 +46,15 @@ def tally(root: Path) -> Counter[str]:
     return Counter(job_status(job_dir) for job_dir in job_dirs(root))
 
 
-def format_tally(counts: Counter[str], root: Path) -> str:
+def count_not_started(counts: Counter[str], planned: int | None) -> Counter[str]:
+    """counts plus the jobs the sweep planned that left no folder (it ended before them)."""
+    missing = (planned or 0) - sum(counts.values())
+    return counts + Counter({NOT_STARTED: missing}) if missing > 0 else counts
+
+
+def format_tally(counts: Counter[str], root: Path, planned: int | None = None) -> str:
+    """`4 jobs: 3 ok, 1 failed (<root>)`; jobs planned but never started count too."""
+    counts = count_not_started(counts, planned)
     total = sum(counts.values())
     order = {status: rank for rank, status in enumerate((*records.STATUSES, NO_RESULT))}
     ranked = sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))

@@ -19,7 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import PROJECT_ROOT
 
-CONFIG_GROUPS = ("model", "task", "method", "data", "experiment")
+CONFIG_GROUPS = ("model", "task", "method", "data", "experiment", "tracker")
 COMPARISONS = {">": operator.gt, ">=": operator.ge}
 
 
@@ -56,13 +56,20 @@ def validate_job_config(cfg: DictConfig) -> None:
     _check_ranges(checked)
     _check_task(cfg)
     _check_data_folders(cfg)
-    resolve_script(str(cfg.method.script))
+    cwd = OmegaConf.select(cfg, "method.cwd", default=None)
+    if cwd and not Path(str(cwd)).expanduser().is_dir():
+        raise ConfigError(f"method.cwd: no such folder '{cwd}'")
+    resolve_script(str(cfg.method.script), Path(str(cwd)).expanduser() if cwd else None)
 
 
-def resolve_script(script: str) -> Path:
-    """A script path: as given if absolute, else under the current folder, else the project's."""
+def resolve_script(script: str, cwd: Path | None = None) -> Path:
+    """A script path: as given if absolute, else under `cwd` (method.cwd) if set, else under
+    the current folder, else the project's."""
     path = Path(script).expanduser()
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, PROJECT_ROOT / path]
+    folders = [cwd] if cwd else []
+    candidates = [path] if path.is_absolute() else [f / path for f in (*folders, Path.cwd())]
+    if not path.is_absolute():
+        candidates.append(PROJECT_ROOT / path)
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
@@ -96,21 +103,34 @@ def _check_task(cfg: DictConfig) -> None:
 
 
 def _check_data_folders(cfg: DictConfig) -> None:
+    """The files the job's splits come from exist (found as the trainer finds them)."""
+    from zo_sweep.data import DataError, locate_splits
+
     env = cfg.get("env") or {}
-    for key in ("TASK", "SYN_TASK"):
-        folder = env.get(key)
-        if folder is not None and not Path(str(folder)).expanduser().is_dir():
-            raise ConfigError(
-                f"data folder not found: {folder} (set data.root to the folder holding "
-                f"{cfg.task.folder}/)"
-            )
+    if env.get("TASK") is None:
+        return
+    try:
+        locate_splits(
+            str(env.TASK),
+            task_name=env.get("TASK_NAME"),
+            synthetic_dir=env.get("SYN_TASK"),
+            eval_root=env.get("EVAL_ROOT"),
+            eval_split=env.get("EVAL_SPLIT"),
+        )
+    except DataError as err:
+        raise ConfigError(str(err)) from None
 
 
 def check_group_choices(choices: dict[str, list[str]], conf_dir: Path) -> None:
     """Every chosen option of a config group (task=copa,cb) must be a file in conf/<group>/."""
     for group, options in choices.items():
         folder = conf_dir / group
-        known = sorted(str(p.relative_to(folder).with_suffix("")) for p in folder.rglob("*.yaml"))
+        # A leading underscore marks a part other options include, not an option itself.
+        known = sorted(
+            str(p.relative_to(folder).with_suffix(""))
+            for p in folder.rglob("*.yaml")
+            if not p.name.startswith("_")
+        )
         for option in options:
             if option not in known and option != "null":
                 raise ConfigError(f"unknown {group} '{option}' (known: {', '.join(known)})")

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, fields
 
 from zo_sweep.train.errors import ConfigError
+from zo_sweep.train.trackers import check_tracker
 
 # A run started without OUTPUT_DIR gets a new folder here, so it never appends to an old run's.
 DEFAULT_OUTPUT_ROOT = "outputs/train"
@@ -27,6 +28,9 @@ class TrainConfig:
     task_name: str = ""
     syn_task: str = ""
     eval_task: str = ""
+    eval_root: str = ""
+    eval_split: str = ""  # validation | test; empty: the task's own
+    data_tag: str = ""
     data_kind: str = "original"
     trainer: str = "zo"  # zo (MeZO) | regular (first-order)
     mode: str = "ft"  # ft (all parameters) | lora
@@ -56,6 +60,10 @@ class TrainConfig:
     eval_bs: int = 16
     device: str = "auto"
     output_dir: str = ""  # empty: a new timestamped folder under outputs/train/
+    tracker: str = ""  # none | tensorboard | mlflow
+    tracker_dir: str = ""
+    tracker_group: str = ""
+    tracker_run_name: str = ""
 
     @property
     def method(self) -> str:
@@ -82,6 +90,7 @@ CHOICES = {
     "optim": ("adamw", "sgd"),
     "lr_scheduler": ("constant", "linear"),
     "train_objective": ("", "ce", "lm"),
+    "eval_split": ("", "validation", "test"),
     "score": ("mean", "sum"),
     "dtype": ("auto", "float32", "bfloat16", "float16"),
 }
@@ -121,6 +130,9 @@ HELP = {
     "task_name": "task name when the folder's name does not say it",
     "syn_task": "second data folder whose train split is mixed in",
     "eval_task": "data folder the test split comes from (default: the task's own folder)",
+    "eval_root": "folder of original task folders the test split comes from (synthetic runs)",
+    "eval_split": "split the test examples come from: validation or test; empty: the task's",
+    "data_tag": "name of the dataset in records (default: from the data folder's path)",
     "data_kind": "original, synthetic or orig_n_syn (recorded)",
     "trainer": "zo (MeZO) or regular (first-order)",
     "mode": "ft (all parameters) or lora (adapters)",
@@ -150,6 +162,10 @@ HELP = {
     "eval_bs": "examples per evaluation batch",
     "device": "auto, cpu, cuda or cuda:N",
     "output_dir": "where metrics.jsonl and result.json go",
+    "tracker": "experiment tracker to log to live: none, tensorboard or mlflow",
+    "tracker_dir": "where the tracker's files go (mlflow: the folder of its sqlite store)",
+    "tracker_group": "the tracker's group of runs (default: the method)",
+    "tracker_run_name": "the run's name in the tracker (default: the output folder's name)",
 }
 
 
@@ -202,6 +218,7 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(f"BS={config.bs} is not divisible by GRAD_ACCUM={config.grad_accum}")
     if config.lora and not config.targets:
         raise ConfigError("LORA_TARGETS is empty: name the modules that get adapters")
+    check_tracker(config.tracker)
     if config.lora_dropout >= 1:
         raise ConfigError(f"LORA_DROPOUT={config.lora_dropout} must be below 1")
     if not config.output_dir:

@@ -24,6 +24,7 @@ def describe_environment(device: torch.device, dtype: torch.dtype | None = None)
         "packages": {name: _version(name) for name in PACKAGES},
         "git_commit": git_commit(),
         "device": device_name(device),
+        "device_type": device.type,
         "dtype": str(dtype).removeprefix("torch.") if dtype is not None else None,
         "threads": torch.get_num_threads(),
         "hostname": socket.gethostname(),

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from zo_sweep import records
 from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.train.best_state import BestState
 from zo_sweep.train.config import TrainConfig
+from zo_sweep.train.progress import StepProgress
 from zo_sweep.train.scoring import Encoded, evaluate
 from zo_sweep.train.steppers import make_stepper
 
@@ -75,9 +74,11 @@ class Run:
         data: EncodedSplits,
         config: TrainConfig,
         out_dir: Path,
+        on_record: Callable[[dict], None] | None = None,
     ) -> None:
         self.model, self.tokenizer, self.spec, self.data = model, tokenizer, spec, data
         self.config, self.out_dir = config, out_dir
+        self.on_record = on_record  # also gets every metrics line (an experiment tracker)
         self.metric = spec.primary_metric
         self.objective = config.train_objective or spec.train_objective
         self.best = BestState(model, out_dir, in_memory=config.lora)
@@ -92,6 +93,8 @@ class Run:
     def log(self, record: dict) -> None:
         record["seconds"] = round(time.perf_counter() - self.started, 3)
         records.append_metrics(self.out_dir, record)
+        if self.on_record is not None:
+            self.on_record(record)
 
     def run(self) -> Outcome:
         self._zero_shot()
@@ -118,14 +121,8 @@ class Run:
         stepper = make_stepper(self.model, config, self.objective, self.tokenizer.pad_token_id)
         stream = batches(self.data.train, min(config.bs, len(self.data.train)), config.seed)
         losses: list[float] = []
-        progress = tqdm(
-            range(1, config.steps + 1),
-            desc=config.method,
-            file=sys.stderr,
-            dynamic_ncols=True,
-            mininterval=2.0,
-        )
-        for step in progress:
+        progress = StepProgress(config.steps, config.method)
+        for step in range(1, config.steps + 1):
             lr = learning_rate(config, step)
             stepper.set_lr(lr)
             started = time.perf_counter()
@@ -137,10 +134,12 @@ class Run:
                 self.outcome.status = records.DIVERGED
                 break
             losses.append(loss)
+            mean_loss = None
             if step % config.log_steps == 0 or step == config.steps:
-                self.log({"step": step, "loss": sum(losses) / len(losses), "lr": lr})
-                progress.set_postfix(loss=f"{sum(losses) / len(losses):.4f}")
+                mean_loss = sum(losses) / len(losses)
+                self.log({"step": step, "loss": mean_loss, "lr": lr})
                 losses = []
+            progress.update(step, mean_loss)
             if step == config.steps or (config.eval_steps and step % config.eval_steps == 0):
                 self._evaluate_dev(step)
         progress.close()

@@ -9,12 +9,13 @@ from pathlib import Path
 import torch
 
 from zo_sweep import records
-from zo_sweep.data import load_splits
+from zo_sweep.data import data_identity, load_splits
 from zo_sweep.train.config import TrainConfig
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import add_lora, load_model, pick_device, pick_dtype
 from zo_sweep.train.scoring import encode
+from zo_sweep.train.trackers import Tracker, open_tracker
 
 # Settings that say what ran are top-level fields of result.json; every other one is a
 # hyperparameter, so a new option lands in `hparams` without being listed anywhere.
@@ -25,23 +26,59 @@ DESCRIPTIVE = (
     "task_name",
     "syn_task",
     "eval_task",
+    "eval_root",
+    "eval_split",
+    "data_tag",
     "data_kind",
     "trainer",
     "mode",
     "output_dir",
     "device",
 )
+# Settings that say where the run is logged, not what it computes.
+LOGGING = ("tracker", "tracker_dir", "tracker_group", "tracker_run_name")
 
 
 def hparams(config: TrainConfig) -> dict:
-    return {name: value for name, value in asdict(config).items() if name not in DESCRIPTIVE}
+    return {
+        name: value
+        for name, value in asdict(config).items()
+        if name not in DESCRIPTIVE and name not in LOGGING
+    }
+
+
+def open_run_tracker(config: TrainConfig, out_dir: Path) -> Tracker | None:
+    """The run in the experiment tracker TRACKER names, with every setting as a parameter."""
+    settings = {k: v for k, v in asdict(config).items() if k not in LOGGING}
+    return open_tracker(
+        config.tracker,
+        config.tracker_dir,
+        config.tracker_group or config.method,
+        config.tracker_run_name or out_dir.name,
+        params=settings,
+        tags={"output_dir": str(out_dir.resolve())},
+    )
 
 
 def train(config: TrainConfig) -> dict:
     """Run one configuration end to end and return the result record it wrote."""
-    started = time.perf_counter()
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    tracker = open_run_tracker(config, out_dir)
+    status = records.FAILED
+    try:
+        result = _train(config, out_dir, tracker)
+        status = result["status"]
+        if tracker is not None:
+            tracker.log_summary(result)
+        return result
+    finally:
+        if tracker is not None:
+            tracker.close(status)
+
+
+def _train(config: TrainConfig, out_dir: Path, tracker: Tracker | None) -> dict:
+    started = time.perf_counter()
     # metrics.jsonl is appended to as the run goes: one left by an earlier run here is stale.
     (out_dir / records.METRICS_FILE).unlink(missing_ok=True)
     torch.manual_seed(config.seed)
@@ -50,6 +87,8 @@ def train(config: TrainConfig) -> dict:
         task_name=config.task_name or None,
         synthetic_dir=config.syn_task or None,
         eval_dir=config.eval_task or None,
+        eval_root=config.eval_root or None,
+        eval_split=config.eval_split or None,
         num_train=config.train,
         num_dev=config.dev,
         num_eval=config.eval,
@@ -72,7 +111,8 @@ def train(config: TrainConfig) -> dict:
         )
     )
     loaded = time.perf_counter()
-    outcome = Run(model, tokenizer, splits.task, data, config, out_dir).run()
+    on_record = None if tracker is None else lambda line: tracker.log_metrics(line["step"], line)
+    outcome = Run(model, tokenizer, splits.task, data, config, out_dir, on_record).run()
     run_seconds = time.perf_counter() - loaded
     result = {
         **outcome.as_dict(),
@@ -83,7 +123,14 @@ def train(config: TrainConfig) -> dict:
         "model_path": config.model,
         "task": splits.task.name,
         "task_dir": config.task,
-        "test_dir": config.eval_task or config.task,
+        "test_dir": str(splits.sources.eval.parent),
+        "test_file": str(splits.sources.eval),
+        "eval_split": splits.eval_split,
+        "data_id": data_identity(
+            splits.sources.task_dir.parent,
+            config.data_tag or None,
+            Path(config.syn_task).parent if config.syn_task else None,
+        ),
         "data_kind": config.data_kind,
         "hparams": hparams(config),
         "sizes": {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},

@@ -10,13 +10,20 @@ The schema is described in docs/data.md ("How to add a task").
 from zo_sweep.data.tasks.choices import CHOICE_LETTERS, ChoiceSpec
 from zo_sweep.data.tasks.example import DataError, Example, RecordError
 from zo_sweep.data.tasks.labels import LabelSpec
-from zo_sweep.data.tasks.loading import TASK_CONF_DIR, known_task_names, load_task_spec
+from zo_sweep.data.tasks.loading import (
+    TASK_CONF_DIR,
+    known_task_names,
+    load_task_spec,
+    normalized_name,
+    task_spec_from_mapping,
+)
 from zo_sweep.data.tasks.metrics import METRICS, accuracy, macro_f1
-from zo_sweep.data.tasks.spec import TRAIN_OBJECTIVES, TaskSpec
+from zo_sweep.data.tasks.spec import EVAL_SPLITS, TRAIN_OBJECTIVES, TaskSpec
 from zo_sweep.data.tasks.templates import TEMPLATE_DIR
 
 __all__ = [
     "CHOICE_LETTERS",
+    "EVAL_SPLITS",
     "METRICS",
     "TASK_CONF_DIR",
     "TEMPLATE_DIR",
@@ -31,4 +38,6 @@ __all__ = [
     "known_task_names",
     "load_task_spec",
     "macro_f1",
+    "normalized_name",
+    "task_spec_from_mapping",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from zo_sweep.data.tasks.choices import CHOICE_LETTERS, ChoiceSpec
 from zo_sweep.data.tasks.example import DataError
 from zo_sweep.data.tasks.labels import LabelSpec
 from zo_sweep.data.tasks.metrics import METRICS
-from zo_sweep.data.tasks.spec import TRAIN_OBJECTIVES, TaskSpec
+from zo_sweep.data.tasks.spec import EVAL_SPLITS, TRAIN_OBJECTIVES, TaskSpec
 from zo_sweep.data.tasks.templates import TEMPLATE_DIR, candidate_template, prompt_template
 
 log = logging.getLogger(__name__)
@@ -25,22 +26,22 @@ TASK_CONF_DIR = zo_sweep.CONF_DIR / "task"
 
 _SPEC_KEYS = {
     "name", "folder", "num_dev", "template", "candidate", "choices", "label", "fields",
-    "field_values", "file_prefix", "metrics", "train_objective", "hub", "description",
-    "aliases",
+    "field_values", "file_prefix", "metrics", "train_objective", "eval_split", "aliases", "hub",
+    "description",
 }  # fmt: skip
 
 
-def _normalized(name: str) -> str:
+def normalized_name(name: str) -> str:
     """Task lookup ignores case and punctuation: 'SST-2', 'sst2' and 'Sst_2' are one task."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def task_spellings(raw: dict[str, Any], stem: str) -> set[str]:
+def task_spellings(raw: Mapping[str, Any], stem: str) -> set[str]:
     """Every name a task answers to, normalized: its file name, its folder and its `aliases`
-    (old folder or script names such as `arccloz`)."""
+    (other folder names such as `BOOLQ`, old folder or script names such as `arccloz`)."""
     aliases = raw.get("aliases") or []
     names = [stem, str(raw.get("folder", "")), *(aliases if isinstance(aliases, list) else [])]
-    return {_normalized(str(name)) for name in names if str(name)}
+    return {normalized_name(str(name)) for name in names if str(name)}
 
 
 def known_task_names() -> list[str]:
@@ -48,12 +49,13 @@ def known_task_names() -> list[str]:
 
 
 def load_task_spec(name: str) -> TaskSpec:
-    """The spec of a task, by task name ("copa") or data folder name ("Copa", "SST-2")."""
-    wanted = _normalized(name)
+    """The spec of a task, by task name ("copa"), data folder name ("Copa", "SST-2") or one of
+    the task's `aliases` ("BOOLQ", "SST2"); case and punctuation are ignored."""
+    wanted = normalized_name(name)
     for path in sorted(TASK_CONF_DIR.glob("*.yaml")):
         raw = _read_yaml(path)
         if wanted in task_spellings(raw, path.stem):
-            return _spec_from_dict(raw, path)
+            return task_spec_from_mapping(raw, f"conf/task/{path.name}")
     raise DataError(f"unknown task '{name}' (known: {', '.join(known_task_names())})")
 
 
@@ -68,8 +70,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _spec_from_dict(raw: dict[str, Any], path: Path) -> TaskSpec:
-    where = f"conf/task/{path.name}"
+def task_spec_from_mapping(raw: Mapping[str, Any], where: str) -> TaskSpec:
+    """A TaskSpec from a task config mapping (a conf/task/*.yaml file, or the `task` node of a
+    composed job config); ``where`` names the source in error messages."""
     for key in sorted(set(raw) - _SPEC_KEYS):
         log.warning("%s: ignoring unknown key '%s'", where, key)
     for key in ("name", "folder", "num_dev", "template", "candidate", "choices"):
@@ -88,6 +91,8 @@ def _spec_from_dict(raw: dict[str, Any], path: Path) -> TaskSpec:
         file_prefix=raw.get("file_prefix"),
         metrics=list(raw.get("metrics") or ["accuracy"]),
         train_objective=str(raw.get("train_objective", "ce")),
+        eval_split=str(raw.get("eval_split", "validation")),
+        aliases=tuple(str(alias) for alias in raw.get("aliases") or ()),
         hub=dict(raw.get("hub") or {}),
         description=str(raw.get("description", "")),
     )
@@ -96,7 +101,7 @@ def _spec_from_dict(raw: dict[str, Any], path: Path) -> TaskSpec:
 
 
 def _choice_spec(raw: Any, where: str) -> ChoiceSpec:
-    if not isinstance(raw, dict):
+    if not isinstance(raw, Mapping):
         raise DataError(f"{where}: 'choices' must be a mapping")
     sources = [key for key in ("verbalizer", "from_fields", "from_list") if key in raw]
     if len(sources) != 1:
@@ -121,7 +126,7 @@ def _choice_spec(raw: Any, where: str) -> ChoiceSpec:
 
 
 def _label_kwargs(raw: Any, where: str) -> dict[str, Any]:
-    if not isinstance(raw, dict) or set(raw) - {"field", "names"}:
+    if not isinstance(raw, Mapping) or set(raw) - {"field", "names"}:
         raise DataError(f"{where}: 'label' takes only 'field' and 'names'")
     return {
         "field": str(raw.get("field", "label")),
@@ -140,6 +145,10 @@ def _validate(spec: TaskSpec, where: str) -> None:
     if spec.train_objective not in TRAIN_OBJECTIVES:
         raise DataError(
             f"{where}: train_objective '{spec.train_objective}' is not one of {', '.join(TRAIN_OBJECTIVES)}"
+        )
+    if spec.eval_split not in EVAL_SPLITS:
+        raise DataError(
+            f"{where}: eval_split '{spec.eval_split}' is not one of {', '.join(EVAL_SPLITS)}"
         )
     missing = [name for name in spec.field_values if name not in spec.fields]
     if missing:

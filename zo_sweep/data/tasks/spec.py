@@ -13,6 +13,11 @@ from zo_sweep.data.tasks.metrics import METRICS
 from zo_sweep.data.tasks.templates import candidate_template, prompt_template, render
 
 TRAIN_OBJECTIVES = ("ce", "lm")
+# Label values of records that have no gold answer (the hub's GLUE and SuperGLUE test files).
+UNLABELED = (-1, "-1", None, "")
+# Where the reported test metric comes from. MeZO's protocol (the default) never reads a test
+# file: dev is drawn from train and "test" examples from the validation file.
+EVAL_SPLITS = ("validation", "test")
 
 
 @dataclass(frozen=True)
@@ -31,12 +36,23 @@ class TaskSpec:
     file_prefix: str | None = None
     metrics: list[str] = field(default_factory=lambda: ["accuracy"])
     train_objective: str = "ce"
+    eval_split: str = "validation"
+    aliases: tuple[str, ...] = ()
     hub: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
 
     @property
     def primary_metric(self) -> str:
         return self.metrics[0]
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every name a data folder of this task may have (matched ignoring case)."""
+        return (self.folder, self.name, *self.aliases)
+
+    def is_unlabeled(self, record: Mapping[str, Any]) -> bool:
+        """A record without a gold answer: the hub's test files carry label -1 (or none)."""
+        return record.get(self.label.field) in UNLABELED
 
     def compute_metrics(
         self, predictions: Sequence[int], labels: Sequence[int]

@@ -11,6 +11,26 @@ import jinja2
 
 from zo_sweep.data.tasks.example import RecordError
 
+
+def lowercase_sentence_start(text: str) -> str:
+    """A sentence made to continue another: "The kids went." -> "the kids went.".
+
+    Only an ordinary capitalised first word is lowercased: one capital followed by lower-case
+    letters. "I" and its contractions ("I'm", "I'd") keep their capital, and so do words with a
+    capital elsewhere ("NASA", "McDonald", "iPhone" is left as is). A name such as "Mary" reads
+    like an ordinary word and is lowercased: telling names apart needs a dictionary, and in
+    COPA names are rare while "I" starts about one choice in seven.
+    """
+    word = text.split(maxsplit=1)[0] if text.strip() else ""
+    if word == "I" or word.startswith(("I'", "I’")):
+        return text
+    letters = [char for char in word if char.isalpha()]
+    if not letters or not letters[0].isupper() or any(char.isupper() for char in letters[1:]):
+        return text
+    first = next(index for index, char in enumerate(text) if char.isalpha())
+    return text[:first] + text[first].lower() + text[first + 1 :]
+
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 # StrictUndefined: a template that reads a field the record lacks fails loudly, not with "".
 _JINJA = jinja2.Environment(
@@ -19,6 +39,7 @@ _JINJA = jinja2.Environment(
     autoescape=False,
     keep_trailing_newline=False,
 )
+_JINJA.filters["lowercase_sentence_start"] = lowercase_sentence_start
 
 
 @cache

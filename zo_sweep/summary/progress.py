@@ -1,0 +1,66 @@
+"""`python -m zo_sweep.summary --view progress [DIR]`: how far each job has come, from its files.
+
+The same picture the sweep's console shows while it runs (zo_sweep.sweep.job_progress), for a
+sweep running elsewhere (SLURM) or in another terminal: per job its state (running, lost, or
+the status it ended with), step/steps, last loss, last dev metric and ETA.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from zo_sweep.summary import schema
+from zo_sweep.sweep.job_progress import format_eta, read_job_progress
+from zo_sweep.sweep.progress import states_headline
+
+PROGRESS_COLUMNS = [
+    "purpose",
+    "timestamp",
+    *schema.CELL,
+    "job",
+    "state",
+    "step",
+    "steps",
+    "loss",
+    "dev_metric",
+    "dev",
+    "eta",
+]
+SORT_KEYS = ["purpose", "timestamp", *schema.CELL, "job"]
+
+
+def progress(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per job directory in `frame` (rows of imported old results have none)."""
+    now = time.time()
+    rows = []
+    for row in frame.to_dict("records"):
+        path = row.get("path")
+        if not isinstance(path, str) or not Path(path).is_dir():
+            continue
+        job = read_job_progress(Path(path), Path(path).name, now=now)
+        rows.append(
+            {
+                **{key: row.get(key) for key in ("purpose", "timestamp", *schema.CELL)},
+                "job": job.name,
+                "state": job.state,
+                "step": job.step,
+                "steps": job.steps,
+                "loss": job.loss,
+                "dev_metric": job.dev_name,
+                "dev": job.dev,
+                "eta": format_eta(job.eta_seconds),
+            }
+        )
+    table = pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
+    for column in ("step", "steps", "loss", "dev"):
+        # Numbers as the other views keep them: float, a blank cell where there is none yet.
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype("float64")
+    return table.sort_values(SORT_KEYS, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def headline(table: pd.DataFrame) -> str:
+    """`3/4 jobs done, 1 running`, counted over the jobs in a progress table."""
+    return states_headline(list(table["state"]))

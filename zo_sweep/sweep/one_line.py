@@ -1,0 +1,64 @@
+"""Hydra's, OmegaConf's and YAML's errors about the command line or a preset, as one line.
+
+Hydra reports a bad override or a missing option with a stack trace or a dozen lines (the
+config search path, a hint to set HYDRA_FULL_ERROR). The app asks Hydra to raise instead and
+turns what it raises into the one line a user needs.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from hydra.errors import (
+    ConfigCompositionException,
+    HydraException,
+    MissingConfigException,
+    OverrideParseException,
+)
+from omegaconf.errors import OmegaConfBaseException
+
+APPEND_HINT = re.compile(r"Could not override '([^']+)'\.\s*To append to your config use (\S+)")
+
+
+def one_line_message(err: BaseException) -> str | None:
+    """The one-line message for a user's mistake, or None for anything else (a real bug)."""
+    if isinstance(err, MissingConfigException) and err.missing_cfg_file and err.options:
+        group, _, option = err.missing_cfg_file.rpartition("/")
+        return f"unknown {group} '{option}' (known: {', '.join(err.options)})"
+    if isinstance(err, OverrideParseException):
+        return f"cannot read the override '{err.override}': {_first_line(err.message)}"
+    if isinstance(err, ConfigCompositionException):
+        hint = APPEND_HINT.search(str(err))
+        if hint:
+            key, appended = hint.groups()
+            return f"no key '{key}' in the config; add + to add one: {appended}"
+    if isinstance(err, yaml.MarkedYAMLError):
+        return _yaml_message(err)
+    if isinstance(err, HydraException | OmegaConfBaseException):
+        return _with_cause(err)
+    if isinstance(err, OSError):
+        return str(err)
+    return None
+
+
+def _yaml_message(err: yaml.MarkedYAMLError) -> str:
+    mark = err.problem_mark or err.context_mark
+    where = f" in {mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"bad YAML{where}: {err.problem or err.context or _first_line(str(err))}"
+
+
+def _with_cause(err: BaseException) -> str:
+    message = _first_line(str(err))
+    cause = err.__cause__
+    if cause is not None and _first_line(str(cause)) not in message:
+        message = f"{message}: {_first_line(str(cause))}"
+    return message
+
+
+def _first_line(text: str) -> str:
+    """The first line, and the next one when the first only announces it ("...config:")."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else str(text)
