@@ -7,7 +7,14 @@ import json
 import pytest
 import torch
 
-from zo_sweep import bench
+from zo_sweep.bench import cli, report
+from zo_sweep.bench.memory import run_probe
+from zo_sweep.bench.reference import ReferenceMeZO
+from zo_sweep.bench.steps import parameter_pass, step_ratios
+from zo_sweep.bench.timing import Spread
+from zo_sweep.bench.workload import BenchConfig
+from zo_sweep.train.environment import peak_memory_mb, reset_peak_memory
+from zo_sweep.train.mezo import ZerothOrderSGD
 
 
 def quadratic_model(seed: int = 0) -> tuple[list[torch.nn.Parameter], callable]:
@@ -27,8 +34,7 @@ def test_reference_mezo_step_is_the_papers_update() -> None:
     params, loss = quadratic_model()
     before = [p.detach().clone() for p in params]
     lr, eps, seed = 1e-2, 1e-3, 123
-    optimizer = bench.ReferenceMeZO(params, lr=lr, eps=eps)
-    optimizer.step(loss, seed)
+    ReferenceMeZO(params, lr=lr, eps=eps).step(loss, seed)
 
     torch.manual_seed(seed)
     noise = [torch.normal(mean=0, std=1, size=p.shape) for p in before]
@@ -39,107 +45,87 @@ def test_reference_mezo_step_is_the_papers_update() -> None:
         torch.testing.assert_close(p.detach(), w - lr * projected_grad * z, rtol=0, atol=1e-5)
 
 
-def test_noise_draws_cover_every_parameter() -> None:
-    params, _ = quadratic_model()
-    chunks = bench.noise_chunks(params)
-    assert sum(c.numel() for c in chunks) == sum(p.numel() for p in params)
-    assert max(c.numel() for c in chunks) <= bench.NOISE_CHUNK
-    bench.threaded_noise_draw(params, workers=2)()
-    bench.serial_noise_draw(params)()
+def test_reference_step_leaves_the_trainers_optimizer_on_live_weights() -> None:
+    params, loss = quadratic_model()
+    storage = [p.data_ptr() for p in params]
+    trainer = ZerothOrderSGD(params, lr=1e-2, eps=1e-3, chunk=1000)
+    ReferenceMeZO(params, lr=1e-2, eps=1e-3).step(loss, seed=1)
+    assert [p.data_ptr() for p in params] == storage
+    before = torch.cat([p.detach().reshape(-1) for p in params]).clone()
+    trainer.step(loss, seed=2)  # its flat views must still be the parameters themselves
+    assert not torch.equal(torch.cat([p.detach().reshape(-1) for p in params]), before)
 
 
-def test_parameter_pass_leaves_weights_in_place() -> None:
+def test_parameter_pass_leaves_every_bit_in_place() -> None:
     params, _ = quadratic_model()
     before = [p.detach().clone() for p in params]
-    run = bench.parameter_pass(params)
-    run()
-    run()
+    parameter_pass(params)()
     for w, p in zip(before, params, strict=True):
-        torch.testing.assert_close(p.detach(), w)
+        assert torch.equal(p.detach(), w)
 
 
-def test_peak_memory_sees_an_allocation_inside_the_block() -> None:
+def test_peak_memory_sees_an_allocation_after_a_reset() -> None:
+    cpu = torch.device("cpu")
     size = 64 * 2**20
-    with bench.peak_memory(torch.device("cpu")) as baseline:
-        pass
-    with bench.peak_memory(torch.device("cpu")) as measured:
-        block = torch.ones(size // 4)  # fp32: `size` bytes, touched so the pages are resident
-        del block
-    assert measured["peak"] - baseline["peak"] >= 0.9 * size
+    reset_peak_memory(cpu)
+    baseline = peak_memory_mb(cpu)
+    block = torch.ones(size // 4)  # fp32: `size` bytes, touched so the pages are resident
+    del block
+    assert peak_memory_mb(cpu) - baseline >= 0.9 * size / 2**20
 
 
-def timing(seconds: float) -> bench.Timing:
-    return bench.Timing(median=seconds, best=seconds, runs=[seconds])
-
-
-def test_ratios_and_goals() -> None:
-    times = {
-        "forward": timing(1.0),
-        "param_pass": timing(0.01),
-        "rng_serial": timing(0.3),
-        "rng_threaded": timing(0.15),
-        "zo_step": timing(2.5),
-        "reference_zo_step": timing(5.0),
+def test_step_ratios_are_taken_round_by_round() -> None:
+    seconds = {
+        "param_pass": [0.01, 0.01],
+        "noise_draw": [0.1, 0.2],
+        "t/forward": [1.0, 2.0],
+        "t/zo_step": [2.6, 5.2],
+        "t/reference_step": [5.2, 7.8],
     }
-    peaks = {"inference": 1000, "zo": 1050, "fo_full": 4000, "fo_lora": 2000}
-    evals = {"single_examples_per_s": 10.0, "batched_examples_per_s": 60.0}
-    values = bench.ratios(times, peaks, evals)
-    assert values["zo_vs_limit"] == pytest.approx(2.5 / 2.03)
-    assert values["zo_vs_rng_limit"] == pytest.approx(2.5 / (2 + 3 * 0.16))
-    assert values["reference_vs_zo"] == pytest.approx(2.0)
-    assert values["zo_mem_vs_inference"] == pytest.approx(1.05)
-    assert values["eval_batched_vs_single"] == pytest.approx(6.0)
-    verdicts = {row[0]: row[3] for row in bench.ratio_rows(values)}
-    assert verdicts["MeZO step / (2 x forward + 3 x parameter pass)"] == "met"
-    assert verdicts["reference MeZO step / MeZO step"] == "met"
+    ratios = step_ratios(seconds, "t")
+    assert ratios["zo_over_two_forwards"] == Spread(1.3, 1.3, 1.3)
+    assert ratios["reference_over_zo"].low == pytest.approx(1.5)
+    assert ratios["reference_over_zo"].high == pytest.approx(2.0)
+    floors = [2 * 1.0 + 3 * 0.11, 2 * 2.0 + 3 * 0.21]
+    assert ratios["zo_over_floor"].high == pytest.approx(max(2.6 / floors[0], 5.2 / floors[1]))
 
 
-@pytest.mark.parametrize("bad", [["--batch-size", "0"], ["--repeats", "-1"], ["--device", "tpu"]])
+def test_headline_is_the_worst_task_and_goals_are_judged() -> None:
+    fast = {key: Spread(1.0, 1.0, 1.0) for key in report.WORST_OF_TASKS}
+    slow = {key: Spread(2.0, 2.0, 2.0) for key in report.WORST_OF_TASKS}
+    figures = report.headline({"a": fast, "b": slow})
+    assert figures["zo_over_floor"] == 2.0  # <= goal: the largest is the worst
+    assert figures["reference_over_zo"] == 1.0  # >= goal: the smallest is the worst
+    assert report.verdict("zo_over_floor", 1.05) == ("<= 1.1", "met")
+    assert report.verdict("reference_over_zo", 1.2)[1] == "NOT MET"
+    assert report.verdict("fo_full_mem_over_zo", 3.0)[0] == "for the record"
+
+
+@pytest.mark.parametrize(
+    "bad", [["--batch-size", "0"], ["--rounds", "-1"], ["--device", "tpu"], ["--skip", "x"]]
+)
 def test_bad_options_are_refused(bad: list[str]) -> None:
-    with pytest.raises(SystemExit):
-        bench.parse_args(bad)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(bad)
+    assert exit_info.value.code == 2
 
 
-def test_bad_optimizer_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(bench.BenchError, match="expected module:Class"):
-        bench.load_optimizer_class("no_colon_here")
+def test_memory_probe_measures_a_mezo_step(tiny_model_dir) -> None:
+    config = BenchConfig(model=str(tiny_model_dir), batch_size=4)
+    assert run_probe("zo", str(tiny_model_dir), config) > 0
 
 
 def test_benchmark_runs_on_the_tiny_model(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("zo_sweep.train.mezo")
     out = tmp_path / "bench.json"
-    code = bench.main(["--tiny", "--repeats", "1", "--eval-examples", "4", "--json", str(out)])
+    options = ["--tiny", "--rounds", "1", "--eval-examples", "4", "--restore-steps", "20"]
+    code = cli.main([*options, "--skip", "memory", "startup", "--json", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "MeZO step / (2 x forward + 3 x parameter pass)" in printed
+    assert "zo_over_floor" in printed and "eval_speedup_multi" in printed
     result = json.loads(out.read_text())
-    assert set(result["peak_memory_bytes"]) == set(bench.PROBES)
-    assert all(peak > 0 for peak in result["peak_memory_bytes"].values())
-    assert result["eval_throughput"]["batched_examples_per_s"] > 0
-    for key in ("zo_step", "reference_zo_step", "fo_full_step", "fo_lora_step", "rng_threaded"):
-        assert result["times"][key]["best"] > 0
-
-
-@pytest.mark.parametrize("workers", [1, 2])
-def test_trainer_mezo_uses_one_noise_for_all_three_passes(workers: int) -> None:
-    from zo_sweep.train import mezo as chunked
-
-    params, loss = quadratic_model()
-    before = [p.detach().clone() for p in params]
-    lr, eps, seed, chunk = 1e-2, 1e-3, 7, 1024
-    optimizer = chunked.ZerothOrderSGD(params, lr=lr, eps=eps, chunk=chunk, workers=workers)
-    step = optimizer.step(loss, seed)
-
-    # Redraw the noise group by group, as the optimizer does, and apply MeZO by hand.
-    noise = [torch.empty_like(w) for w in before]
-    for index, group in enumerate(chunked.pack_groups(noise, chunk)):
-        generator = torch.Generator().manual_seed(chunked.group_seed(seed, index))
-        drawn = torch.empty(sum(p.numel() for p in group)).normal_(generator=generator)
-        for piece, values in zip(group, drawn.split([p.numel() for p in group]), strict=True):
-            piece.copy_(values)
-    plus = sum(((w + eps * z - 1) ** 2).sum() for w, z in zip(before, noise, strict=True))
-    minus = sum(((w - eps * z - 1) ** 2).sum() for w, z in zip(before, noise, strict=True))
-    assert step.projected_grad == pytest.approx(float((plus - minus) / (2 * eps)), rel=1e-3)
-    for w, z, p in zip(before, noise, params, strict=True):
-        expected = w - lr * step.projected_grad * z
-        torch.testing.assert_close(p.detach(), expected, rtol=0, atol=1e-5)
+    assert result["mezo_update_kept"] == pytest.approx(1.0, abs=0.01)
+    assert result["restore_drift"] == 0.0
+    for key in ("zo_over_two_forwards", "zo_over_floor", "reference_over_zo"):
+        assert result[key] > 0
+        assert set(result["step_ratios"]) == {"sst2", "copa"}
+    assert result["eval_speedup_single"] > 0 and result["eval_speedup_multi"] > 0

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from zo_sweep.data.tasks import Example
 from zo_sweep.train.mezo import ZerothOrderSGD, pack_groups
+from zo_sweep.train.model import load_model, trainable_parameters
+from zo_sweep.train.scoring import collate, encode, training_loss
 
 
 def make_params(seed: int = 0) -> list[torch.nn.Parameter]:
@@ -30,6 +33,12 @@ def test_lr_zero_restores_parameters(workers: int) -> None:
         optimizer.step(lambda: sum((p**2).sum() for p in params), seed=seed)
     for old, new in zip(before, params, strict=True):
         torch.testing.assert_close(new.detach(), old, atol=1e-5, rtol=0)
+
+
+def test_half_precision_parameters_are_refused() -> None:
+    params = [torch.nn.Parameter(torch.zeros(4, dtype=torch.bfloat16))]
+    with pytest.raises(ValueError, match="fp32 master weights"):
+        ZerothOrderSGD(params, lr=1e-6, eps=1e-3)
 
 
 def test_every_parameter_moves_by_the_same_noise() -> None:
@@ -109,3 +118,69 @@ def test_several_perturbations_apply_the_mean_of_their_updates() -> None:
         expected -= lr * directional / 2 * noise
     delta = torch.cat([p.detach().reshape(-1) for p in params]) - before
     torch.testing.assert_close(delta, expected, atol=1e-4, rtol=1e-3)
+
+
+# --- a bf16 run of the tiny model: the forward in bf16, fp32 master weights ---------------------
+
+
+def bf16_model_and_loss(tiny_model_dir):
+    model, tokenizer = load_model(str(tiny_model_dir), dtype="bfloat16", device="cpu")
+    model.eval()
+    examples = [
+        Example(f"The film was {word}. It was", [" bad", " good"], i % 2)
+        for i, word in enumerate(["awful", "lovely", "dull", "great"] * 2)
+    ]
+    batch = collate(encode(tokenizer, examples), tokenizer.pad_token_id, torch.device("cpu"))
+
+    @torch.inference_mode()
+    def loss() -> torch.Tensor:
+        return training_loss(model, batch, "ce")
+
+    return model, loss
+
+
+def flat(params) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def test_bf16_model_moves_its_weights_by_the_intended_amount(tiny_model_dir) -> None:
+    model, loss = bf16_model_and_loss(tiny_model_dir)
+    params = trainable_parameters(model)
+    # A realistic lr: each weight moves by about 1e-5, far below bf16's resolution of its value.
+    optimizer = ZerothOrderSGD(params, lr=1e-6, eps=1e-3)
+    before = flat(params).clone()
+    intended = torch.zeros_like(before)
+    for seed in range(3):
+        step = optimizer.step(loss, seed=seed)
+        noise = torch.cat([z.reshape(-1) for z in optimizer.noise_like_parameters(seed)])
+        intended -= 1e-6 * step.projected_grad * noise
+    actual = flat(params) - before
+    assert float(intended.norm()) > 0
+    kept = float(torch.dot(actual, intended) / torch.dot(intended, intended))
+    assert kept == pytest.approx(1.0, abs=0.05)
+    assert float(actual.norm()) == pytest.approx(float(intended.norm()), rel=0.05)
+
+
+def test_bf16_model_restores_exactly_at_lr_zero(tiny_model_dir) -> None:
+    model, loss = bf16_model_and_loss(tiny_model_dir)
+    params = trainable_parameters(model)
+    optimizer = ZerothOrderSGD(params, lr=0.0, eps=1e-3, workers=2)
+    before = flat(params).clone()
+    for seed in range(20):
+        optimizer.step(loss, seed=seed)
+    assert torch.equal(flat(params), before)
+
+
+def test_replaying_the_updates_gives_the_trained_weights_bit_for_bit() -> None:
+    trained, replayed = make_params(), make_params()
+    target = [p.detach() for p in make_params(seed=1)]
+
+    def loss() -> torch.Tensor:
+        return sum(((p - t) ** 2).sum() for p, t in zip(trained, target, strict=True))
+
+    optimizer = ZerothOrderSGD(trained, lr=1e-3, eps=1e-3, weight_decay=0.1, chunk=500)
+    replay = ZerothOrderSGD(replayed, lr=1e-3, eps=1e-3, weight_decay=0.1, chunk=500)
+    updates = [u for seed in range(5) for u in optimizer.step(loss, seed=seed).updates]
+    for update in updates:
+        replay.apply_update(update.seed, update.coefficient, update.shrink)
+    assert torch.equal(flat(trained), flat(replayed))

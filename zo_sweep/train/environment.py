@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import resource
 import socket
@@ -68,8 +69,25 @@ def cpu_name() -> str:
 
 
 def peak_memory_mb(device: torch.device) -> float:
-    """GPU: the most memory torch allocated; CPU: the process's peak resident set size."""
+    """GPU: the most memory torch allocated; CPU: the process's peak resident set size, since
+    the last `reset_peak_memory` where the system allows a reset (Linux)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak_kb / 1024 if sys.platform != "darwin" else peak_kb / 2**20
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start the peak over from the current use, so that loading's peak does not hide a step's."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    # Linux resets the peak-RSS mark (VmHWM) to the current RSS when "5" is written here.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")

@@ -1,8 +1,16 @@
-"""Loading a causal LM and its tokenizer, and wrapping it with LoRA adapters."""
+"""Loading a causal LM and its tokenizer, and wrapping it with LoRA adapters.
+
+Precision: trainable weights are always fp32 master weights, so that no update is lost to
+rounding (a MeZO update at lr 1e-6 is a thousand times below bf16's resolution). The forward
+runs in the run's dtype: in bf16 or fp16 it runs under autocast, which casts each fp32 weight
+to half precision as the layer uses it. Frozen weights (the base model under LoRA adapters) are
+stored in the forward's dtype, so LoRA runs keep inference's memory. docs/performance.md gives
+the memory of each option.
+"""
 
 from __future__ import annotations
 
-import logging
+import functools
 from pathlib import Path
 
 import torch
@@ -12,7 +20,6 @@ from zo_sweep import embedded
 from zo_sweep.train.errors import ConfigError, ModelNotFound
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-log = logging.getLogger(__name__)
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -22,15 +29,34 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def pick_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
-    """`auto`: bf16 on a GPU, fp32 on the CPU (where half precision is slow and lossy)."""
+    """The forward's precision. `auto`: bf16 on a GPU, fp32 on the CPU (where half precision
+    is slow on most processors; asked for, it runs, correct but slow)."""
     if dtype in (None, "", "auto"):
         return torch.bfloat16 if device.type == "cuda" else torch.float32
     if dtype not in DTYPES:
         raise ConfigError(f"DTYPE={dtype!r}: use one of auto, {', '.join(DTYPES)}")
-    if device.type == "cpu" and DTYPES[dtype] is not torch.float32:
-        log.warning("DTYPE=%s is for GPUs; running in float32 on the CPU", dtype)
-        return torch.float32
     return DTYPES[dtype]
+
+
+def storage_dtype(compute: torch.dtype, *, lora: bool) -> torch.dtype:
+    """Weights every parameter of the model is loaded in: fp32 masters when all of them train,
+    the forward's dtype when only adapters do (the frozen base never changes)."""
+    return compute if lora else torch.float32
+
+
+def autocast_forward(model: torch.nn.Module, compute: torch.dtype) -> None:
+    """Run the model's forward under autocast in `compute` (a no-op for fp32)."""
+    if compute == torch.float32:
+        return
+    forward = model.forward
+    device_type = next(model.parameters()).device.type
+
+    @functools.wraps(forward)
+    def forward_in_half(*args, **kwargs):
+        with torch.autocast(device_type=device_type, dtype=compute):
+            return forward(*args, **kwargs)
+
+    model.forward = forward_in_half
 
 
 def resolve_model_path(model_id: str) -> str:
@@ -70,15 +96,22 @@ def _check_hub_model(model_id: str) -> None:
 
 
 def load_model(
-    model_id: str, dtype: str = "auto", device: str | torch.device | None = None
+    model_id: str,
+    dtype: str = "auto",
+    device: str | torch.device | None = None,
+    *,
+    lora: bool = False,
 ) -> tuple[PreTrainedModel, AutoTokenizer]:
-    """A causal LM (SDPA attention, cache off) on `device`, and its tokenizer with a pad token."""
+    """A causal LM (SDPA attention, cache off) on `device`, its forward in `dtype` (fp32 master
+    weights, see the module's note), and its tokenizer with a pad token. `lora`: only adapters
+    will train, so the base weights are kept in the forward's dtype."""
     device = pick_device(device)
+    compute = pick_dtype(dtype, device)
     source = resolve_model_path(model_id)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(
-            source, dtype=pick_dtype(dtype, device), attn_implementation="sdpa"
+            source, dtype=storage_dtype(compute, lora=lora), attn_implementation="sdpa"
         )
     except (OSError, ValueError) as err:
         raise ModelNotFound(_not_found_message(model_id, err)) from err
@@ -86,7 +119,9 @@ def load_model(
         tokenizer.pad_token = tokenizer.eos_token
     # Training and scoring run whole sequences at once: a KV cache only costs memory.
     model.config.use_cache = False
-    return model.to(device), tokenizer
+    model = model.to(device)
+    autocast_forward(model, compute)
+    return model, tokenizer
 
 
 def _not_found_message(model_id: str, err: Exception) -> str:
@@ -121,11 +156,14 @@ def add_lora(
         task_type="CAUSAL_LM",
     )
     try:
-        return get_peft_model(model, config)
+        model = get_peft_model(model, config)
     except ValueError as err:
         raise ConfigError(
             f"LORA_TARGETS={targets} do not fit this model: {_first_line(err)}"
         ) from err
+    for param in trainable_parameters(model):
+        param.data = param.data.float()  # adapters are master weights; set before any optimizer
+    return model
 
 
 def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:

@@ -13,7 +13,7 @@ from zo_sweep.data import data_identity, load_splits
 from zo_sweep.data.tasks import TaskSpec, task_spec_from_mapping
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
-from zo_sweep.train.model import add_lora, load_model, pick_device
+from zo_sweep.train.model import add_lora, load_model, pick_device, pick_dtype
 from zo_sweep.train.scoring import encode
 from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
 from zo_sweep.train.trackers import Tracker, open_tracker
@@ -104,7 +104,7 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
         seed=config.seed,
     )
     device = pick_device(config.device)
-    model, tokenizer = load_model(config.model, config.dtype, device)
+    model, tokenizer = load_model(config.model, config.dtype, device, lora=config.lora)
     if config.lora:
         model = add_lora(
             model,
@@ -119,8 +119,10 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
             for split in (splits.train, splits.dev, splits.test)
         )
     )
+    loaded = time.perf_counter()
     on_record = None if tracker is None else lambda line: tracker.log_metrics(line["step"], line)
     outcome = Run(model, tokenizer, splits.task, data, config, out_dir, on_record).run()
+    run_seconds = time.perf_counter() - loaded
     result = {
         **outcome.as_dict(),
         "trainer": config.trainer,
@@ -143,8 +145,11 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
         "hparams": hparams(config),
         "sizes": {"train": len(data.train), "dev": len(data.dev), "test": len(data.test)},
         "wall_seconds": round(time.perf_counter() - started, 3),
+        # Where the wall time went: data and model loading, then training and evaluation.
+        "load_seconds": round(loaded - started, 3),
+        "run_seconds": round(run_seconds, 3),
         "peak_memory_mb": round(peak_memory_mb(device), 1),
-        "environment": describe_environment(device, next(model.parameters()).dtype),
+        "environment": describe_environment(device, pick_dtype(config.dtype, device)),
     }
     records.write_json_atomic(out_dir / records.RESULT_FILE, result)
     return result

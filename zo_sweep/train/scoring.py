@@ -8,7 +8,9 @@ forward pass.
 
 When every candidate of a batch is a single token (a verbalizer such as " great" / " terrible",
 or ARC's letters), the prompt is run once and all candidates are read off its next-token
-distribution: one sequence per example instead of one per candidate.
+distribution: one sequence per example instead of one per candidate. Evaluation shares the
+prompt for multi-token candidates too (Copa's sentences, ARC's cloze answers): the prompt runs
+once with a KV cache and only the candidates' own tokens run from it (`prompt_cache`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from zo_sweep.data.tasks import DataError, Example, TaskSpec, accuracy
+from zo_sweep.train.prompt_cache import cached_prompt_scores
 
 
 @dataclass(frozen=True)
@@ -203,8 +206,12 @@ def predict(
     predictions = [0] * len(items)
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
-        batch = collate([items[i] for i in chunk], pad_id, device)
-        best = candidate_scores(model, batch, reduction).argmax(dim=1).tolist()
+        chosen = [items[i] for i in chunk]
+        if all(len(c) == 1 for item in chosen for c in item.candidates):
+            scores = candidate_scores(model, collate(chosen, pad_id, device), reduction)
+        else:
+            scores = cached_prompt_scores(model, chosen, pad_id, reduction)
+        best = scores.argmax(dim=1).tolist()
         for index, choice in zip(chunk, best, strict=True):
             predictions[index] = choice
     return predictions

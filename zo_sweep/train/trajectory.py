@@ -1,12 +1,12 @@
 """A MeZO run's whole trajectory, small enough to checkpoint often and to stand for its model.
 
-Every change MeZO makes to the weights is a noise pass `theta <- decay theta + scale z(seed)`
-(`ZerothOrderSGD.apply_update`), and a step's passes follow from three numbers: its noise seed,
-its projected gradient(s) and its learning rate. A run of 20,000 steps is therefore a file of a
-few hundred KB (`trajectory.npz` in the run's directory) and the base weights plus that file
-rebuild the weights of any step, bit for bit, by replaying the passes: noise draws only, no
-forward pass. Replay repeats the perturbation passes too (theta + eps z - 2 eps z + eps z is
-not theta in floating point), so it takes the very path training took.
+Every change MeZO makes to the weights is an update `theta <- theta + c z(seed) - s theta` on
+the optimizer's grid (`ZerothOrderSGD.apply_update`), and a step's updates follow from three
+numbers: its noise seed, its projected gradient(s) and its learning rate
+(`ZerothOrderSGD.step_updates`). A run of 20,000 steps is therefore a file of a few hundred KB
+(`trajectory.npz` in the run's directory), and the base weights plus that file rebuild the
+weights of any step, bit for bit, by replaying the updates: noise draws only, no forward pass.
+The perturbations need no replay: on the grid, +eps z, -2 eps z, +eps z come back exactly.
 
 The trainer saves the trajectory every `checkpoint_steps` steps and when it is stopped
 (SIGTERM: a SLURM preemption or time limit, a job timeout); a run started in a directory that
@@ -146,21 +146,9 @@ def replay(optimizer: ZerothOrderSGD, trajectory: Trajectory, start: int, stop: 
 
 
 def replay_step(optimizer: ZerothOrderSGD, seed: int, grads: Sequence[float], lr: float) -> None:
-    """The noise passes of one training step (ZerothOrderSGD.step), in the same order."""
-    eps, count = optimizer.eps, len(grads)
-    decay = 1.0 - lr * optimizer.weight_decay
-    if count == 1:
-        optimizer.apply_update(seed, eps)
-        optimizer.apply_update(seed, -2.0 * eps)
-        optimizer.apply_update(seed, eps * decay - lr * grads[0], decay)
-        return
-    seeds = [seed * count + k for k in range(count)]
-    for perturbation_seed in seeds:
-        optimizer.apply_update(perturbation_seed, eps)
-        optimizer.apply_update(perturbation_seed, -2.0 * eps)
-        optimizer.apply_update(perturbation_seed, eps)
-    for index, (perturbation_seed, grad) in enumerate(zip(seeds, grads, strict=True)):
-        optimizer.apply_update(perturbation_seed, -lr * grad / count, decay if index == 0 else 1.0)
+    """One step's updates again; its perturbations need no replay (they restore exactly)."""
+    for update in optimizer.step_updates(seed, grads, lr):
+        optimizer.apply_update(update.seed, update.coefficient, update.shrink)
 
 
 def rebuild(job_dir: Path, out_dir: Path) -> int:

@@ -1,0 +1,43 @@
+"""Evaluation that shares each prompt's forward gives the scores of one sequence per candidate."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from zo_sweep.data.tasks import Example
+from zo_sweep.train.model import load_model
+from zo_sweep.train.prompt_cache import cached_prompt_scores
+from zo_sweep.train.scoring import candidate_scores, collate, encode, predict
+
+EXAMPLES = [
+    Example("The man broke his toe. What was the cause?", [" He dropped a hammer.", " No."], 0),
+    Example("It rained all day so", [" the river rose over the old bridge", " we sang"], 1),
+    Example("Which is a gas?", [" steam", " a block of ice", " sand", " wet clay pots"], 2),
+]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cached_prompt_scores_equal_one_sequence_per_candidate(tiny_model_dir, reduction) -> None:
+    model, tokenizer = load_model(str(tiny_model_dir))
+    model.eval()
+    items = encode(tokenizer, EXAMPLES)
+    assert any(len(c) > 1 for item in items for c in item.candidates)
+    with torch.inference_mode():
+        plain = candidate_scores(
+            model, collate(items, tokenizer.pad_token_id, torch.device("cpu")), reduction
+        )
+    shared = cached_prompt_scores(model, items, tokenizer.pad_token_id, reduction)
+    assert torch.isinf(plain).equal(torch.isinf(shared))
+    finite = torch.isfinite(plain)
+    torch.testing.assert_close(shared[finite], plain[finite], atol=1e-4, rtol=1e-4)
+
+
+def test_predictions_use_the_shared_prompt_and_agree(tiny_model_dir) -> None:
+    model, tokenizer = load_model(str(tiny_model_dir))
+    model.eval()
+    items = encode(tokenizer, EXAMPLES)
+    with torch.inference_mode():
+        batch = collate(items, tokenizer.pad_token_id, torch.device("cpu"))
+        expected = candidate_scores(model, batch).argmax(dim=1).tolist()
+    assert predict(model, items, tokenizer.pad_token_id, batch_size=2) == expected

@@ -1,0 +1,98 @@
+"""The figures the project holds itself to, their goals, and the printed report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from tabulate import tabulate
+
+from zo_sweep.bench.timing import Spread
+
+# key: (what it is, comparison, goal); a goal of None is for the record.
+FIGURES: dict[str, tuple[str, str, float | None]] = {
+    "mezo_update_kept": ("share of a bf16-run update that reaches the weights", ">=", 0.99),
+    "restore_drift": ("relative weight drift after the lr=0 steps (bf16 run)", "<=", 1e-6),
+    "bf16_weights_update_kept": ("the same update written into bf16 weights", "", None),
+    "zo_over_two_forwards": ("MeZO step / 2 forwards (worst task)", "<=", 1.3),
+    "zo_over_floor": ("MeZO step / (2 forwards + 3 x (param pass + noise draw))", "<=", 1.10),
+    "reference_over_zo": ("reference MeZO step / MeZO step (worst task)", ">=", 1.5),
+    "eval_speedup_single": ("batched eval / one forward per candidate, SST-2", ">=", 5.0),
+    "eval_speedup_multi": ("the same, multi-token candidates (worst of Copa, ARC)", ">=", 5.0),
+    "zo_mem_over_inference": ("MeZO peak memory / inference peak memory", "<=", 1.10),
+    "reference_mem_over_zo": ("reference MeZO peak memory / MeZO peak memory", "", None),
+    "fo_full_mem_over_zo": ("first-order full peak memory / MeZO peak memory", "", None),
+    "fo_lora_mem_over_zo": ("first-order LoRA peak memory / MeZO peak memory", "", None),
+}
+WORST_OF_TASKS = ("zo_over_two_forwards", "zo_over_floor", "reference_over_zo")
+
+
+def headline(ratios: dict[str, dict[str, Spread]]) -> dict[str, float]:
+    """The worst task's median for each step ratio."""
+    out = {}
+    for key in WORST_OF_TASKS:
+        medians = [per_task[key].median for per_task in ratios.values()]
+        out[key] = min(medians) if FIGURES[key][1] == ">=" else max(medians)
+    return out
+
+
+def verdict(key: str, value: float) -> tuple[str, str]:
+    _, comparison, goal = FIGURES[key]
+    if goal is None:
+        return "for the record", ""
+    met = value >= goal if comparison == ">=" else value <= goal
+    return f"{comparison} {goal:g}", "met" if met else "NOT MET"
+
+
+def _spread(spread: Spread, scale: float = 1.0, digits: str = ".3g") -> str:
+    return (
+        f"{spread.median * scale:{digits}} ({spread.low * scale:{digits}}"
+        f"-{spread.high * scale:{digits}})"
+    )
+
+
+def render(result: dict) -> str:
+    env = result["environment"]
+    lines = [
+        f"{result['model']}: {result['trainable_params'] / 1e6:.1f}M trainable parameters, "
+        f"batch {result['batch_size']}, {result['rounds']} rounds; {env['device']}, "
+        f"{env['threads']} threads, torch {env['torch']}, forward in {env['dtype']}",
+        "",
+    ]
+    times = result.get("times", {})
+    if times:
+        rows = [[name, _spread(Spread(**value), 1e3)] for name, value in times.items()]
+        lines += [tabulate(rows, headers=["time per call", "ms: median (low-high)"]), ""]
+    per_task = result.get("step_ratios", {})
+    if per_task:
+        rows = [
+            [task, key, _spread(Spread(**value), digits=".3f")]
+            for task, values in per_task.items()
+            for key, value in values.items()
+        ]
+        lines += [tabulate(rows, headers=["task", "step ratio", "median (low-high)"]), ""]
+    if result.get("eval_speedups"):
+        rows = [[t, _spread(Spread(**v), digits=".2f")] for t, v in result["eval_speedups"].items()]
+        lines += [tabulate(rows, headers=["evaluation speed-up", "median (low-high)"]), ""]
+    if result.get("peak_memory_mib"):
+        kind = "max_memory_allocated" if env["device_type"] == "cuda" else "peak RSS"
+        rows = [[name, f"{mib:.0f}"] for name, mib in result["peak_memory_mib"].items()]
+        lines += [tabulate(rows, headers=["peak memory, fresh process", f"MiB ({kind})"]), ""]
+    if result.get("startup_seconds"):
+        rows = [[phase, f"{s:.2f}"] for phase, s in result["startup_seconds"].items()]
+        lines += [tabulate(rows, headers=["one-step job", "seconds"]), ""]
+    rows = []
+    for key in FIGURES:
+        if key in result:
+            goal, met = verdict(key, result[key])
+            rows.append([key, FIGURES[key][0], f"{result[key]:.4g}", goal, met])
+    lines.append(tabulate(rows, headers=["figure", "what", "value", "goal", ""]))
+    return "\n".join(lines)
+
+
+def as_json(value):
+    """Spreads and nested dicts of them, as plain JSON."""
+    if isinstance(value, Spread):
+        return asdict(value)
+    if isinstance(value, dict):
+        return {key: as_json(item) for key, item in value.items()}
+    return value

@@ -1,0 +1,95 @@
+"""Scoring multi-token candidates from one forward of their prompt, through a KV cache.
+
+The prompts of a batch run once, left-padded, keeping their KV cache; the cache is copied once
+per candidate, and a second forward runs only the candidates' own tokens (right-padded) from it.
+Scores equal those of one sequence per candidate (tests/test_train_scoring.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from zo_sweep.train.scoring import Encoded
+
+
+@functools.cache
+def _cache_keyword() -> str:
+    """The KV cache's name in a model's arguments and outputs: `cache` in recent transformers,
+    `past_key_values` before."""
+    from transformers import LlamaForCausalLM
+
+    parameters = inspect.signature(LlamaForCausalLM.forward).parameters
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def _left_padded(rows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    length = max(len(row) for row in rows)
+    ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), length), dtype=torch.long)
+    for index, row in enumerate(rows):
+        ids[index, length - len(row) :] = torch.tensor(row)
+        mask[index, length - len(row) :] = 1
+    return ids, mask
+
+
+def _right_padded(rows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    length = max(len(row) for row in rows)
+    ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), length), dtype=torch.long)
+    for index, row in enumerate(rows):
+        ids[index, : len(row)] = torch.tensor(row)
+        mask[index, : len(row)] = 1
+    return ids, mask
+
+
+@torch.inference_mode()
+def cached_prompt_scores(
+    model, items: Sequence[Encoded], pad_id: int, reduction: str = "mean"
+) -> torch.Tensor:
+    """[examples, most candidates] scores, as `candidate_scores` gives them, with each prompt run
+    once: its KV cache is shared by its candidates, whose tokens alone run a second forward."""
+    device = next(model.parameters()).device
+    prompt_ids, prompt_mask = (
+        t.to(device) for t in _left_padded([i.prompt for i in items], pad_id)
+    )
+    prompt = model(
+        input_ids=prompt_ids,
+        attention_mask=prompt_mask,
+        position_ids=(prompt_mask.cumsum(dim=1) - 1).clamp(min=0),
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    owner = torch.tensor(
+        [e for e, item in enumerate(items) for _ in item.candidates], device=device
+    )
+    slot = torch.tensor([k for item in items for k in range(len(item.candidates))], device=device)
+    cache = getattr(prompt, _cache_keyword())
+    cache.batch_select_indices(owner)  # one copy of its prompt's cache per candidate
+    candidates = [candidate for item in items for candidate in item.candidates]
+    ids, mask = (t.to(device) for t in _right_padded(candidates, pad_id))
+    positions = prompt_mask.sum(dim=1)[owner, None] + torch.arange(ids.shape[1], device=device)
+    logits = model(
+        input_ids=ids,
+        attention_mask=torch.cat([prompt_mask[owner], mask], dim=1),
+        position_ids=positions,
+        use_cache=True,
+        **{_cache_keyword(): cache},
+    ).logits
+    # The prompt's last position predicts each candidate's first token, the candidate's own
+    # positions the rest.
+    first = torch.log_softmax(prompt.logits[:, -1].float(), dim=-1)[owner].gather(1, ids[:, :1])
+    rest = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, ids[:, 1:, None])
+    token_scores = torch.cat([first, rest.squeeze(-1)], dim=1) * mask
+    totals = token_scores.sum(dim=1)
+    if reduction == "mean":
+        totals = totals / mask.sum(dim=1)
+    width = max(len(item.candidates) for item in items)
+    scores = torch.full((len(items), width), float("-inf"), device=device)
+    scores[owner, slot] = totals
+    return scores
