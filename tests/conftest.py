@@ -41,6 +41,7 @@ def compose_config():
     return composed
 
 
+@pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A real one-node SLURM cluster for the session; SLURM_CONF points every client at it."""
     from helpers.slurm_cluster import running_cluster, why_no_cluster
