@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from zo_sweep import embedded
 from zo_sweep.train.errors import ConfigError, ModelNotFound
+
+if TYPE_CHECKING:
+    from zo_sweep.train.settings import TrainSettings
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -168,3 +172,23 @@ def add_lora(
 
 def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
     return [param for param in model.parameters() if param.requires_grad]
+
+
+def load_run_model(
+    settings: TrainSettings, device: torch.device
+) -> tuple[PreTrainedModel, AutoTokenizer]:
+    """The model a run trains, as its settings say: with its LoRA adapters when it trains them.
+
+    The run itself and a rebuild of it from its trajectory load it here, so both start from the
+    same weights in the same precision.
+    """
+    model, tokenizer = load_model(settings.model, settings.dtype, device, lora=settings.lora)
+    if settings.lora:
+        model = add_lora(
+            model,
+            rank=settings.rank,
+            alpha=settings.alpha,
+            dropout=settings.lora_dropout,
+            targets=settings.targets,
+        )
+    return model, tokenizer

@@ -13,7 +13,7 @@ from zo_sweep.data import data_identity, load_splits
 from zo_sweep.data.tasks import TaskSpec, task_spec_from_mapping
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
-from zo_sweep.train.model import add_lora, load_model, pick_device, pick_dtype
+from zo_sweep.train.model import load_run_model, pick_device, pick_dtype
 from zo_sweep.train.scoring import encode
 from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
 from zo_sweep.train.trackers import Tracker, open_tracker
@@ -104,15 +104,7 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
         seed=config.seed,
     )
     device = pick_device(config.device)
-    model, tokenizer = load_model(config.model, config.dtype, device, lora=config.lora)
-    if config.lora:
-        model = add_lora(
-            model,
-            rank=config.rank,
-            alpha=config.alpha,
-            dropout=config.lora_dropout,
-            targets=config.targets,
-        )
+    model, tokenizer = load_run_model(config, device)
     data = EncodedSplits(
         *(
             encode(tokenizer, split, config.max_length)

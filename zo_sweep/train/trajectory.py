@@ -156,22 +156,14 @@ def rebuild(job_dir: Path, out_dir: Path) -> int:
     import torch
 
     from zo_sweep.train.mezo import ZerothOrderSGD
-    from zo_sweep.train.model import add_lora, load_model, pick_device, trainable_parameters
+    from zo_sweep.train.model import load_run_model, pick_device, trainable_parameters
 
     trajectory = Trajectory.load(job_dir / TRAJECTORY_FILE)
     known = {spec.name for spec in fields(TrainSettings) if spec.metadata}
     config = TrainSettings(**{k: v for k, v in trajectory.config.items() if k in known})
     # The same order of seeded draws as the run itself (pipeline.train): LoRA's initial A.
     torch.manual_seed(config.seed)
-    model, tokenizer = load_model(config.model, config.dtype, pick_device(config.device))
-    if config.lora:
-        model = add_lora(
-            model,
-            rank=config.rank,
-            alpha=config.alpha,
-            dropout=config.lora_dropout,
-            targets=config.targets,
-        )
+    model, tokenizer = load_run_model(config, pick_device(config.device))
     optimizer = ZerothOrderSGD(
         trainable_parameters(model),
         lr=config.lr,
