@@ -104,15 +104,20 @@ def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(job_dir) / METRICS_FILE
     if not path.exists():
         return []
-    records = []
-    for line in path.read_text(errors="replace").splitlines():
+    return json_lines(path.read_text(errors="replace"))
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON objects of a jsonl text; a cut or unreadable line (a killed writer) is skipped."""
+    found = []
+    for line in text.splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
         if isinstance(record, dict):
-            records.append(record)
-    return records
+            found.append(record)
+    return found
 
 
 def write_predictions(job_dir: str | Path, lines: Iterable[dict[str, Any]]) -> None:

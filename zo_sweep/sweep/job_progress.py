@@ -102,16 +102,7 @@ def _configured_steps(job_dir: Path) -> int | None:
 
 def _tail_records(job_dir: Path) -> list[dict[str, Any]]:
     """The readable lines at the end of metrics.jsonl (a cut first or last line is skipped)."""
-    text = records.read_tail(job_dir / records.METRICS_FILE, TAIL_BYTES) or ""
-    found = []
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            found.append(record)
-    return found
+    return records.json_lines(records.read_tail(job_dir / records.METRICS_FILE, TAIL_BYTES) or "")
 
 
 def _last_loss(lines: list[dict[str, Any]]) -> float | None:
