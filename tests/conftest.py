@@ -10,6 +10,14 @@ import pytest
 from helpers.sweep import REPO_ROOT
 from helpers.tiny_llama import build_tiny_llama
 
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker per core, at most MAX_WORKERS; each test's sweeps start processes
+    of their own, and the timing of a few tests (time limits, progress lines) needs spare CPU."""
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -14,7 +14,11 @@ import psutil
 import pytest
 from helpers.sweep import job_results, probe_events, run_sweep, start_sweep, write_probe
 
-pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
+pytestmark = [
+    pytest.mark.slurm,
+    pytest.mark.usefixtures("slurm_cluster"),
+    pytest.mark.xdist_group("slurm"),
+]
 
 # One core and 1 GB a job: the test node runs two jobs at a time on a two-core machine.
 SMALL_JOBS = (

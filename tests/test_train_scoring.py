@@ -7,13 +7,14 @@ import torch
 
 from zo_sweep.data.tasks import Example
 from zo_sweep.train.model import load_model
-from zo_sweep.train.prompt_cache import cached_prompt_scores
+from zo_sweep.train.prompt_cache import cached_prompt_scores, length_groups
 from zo_sweep.train.scoring import candidate_scores, collate, encode, predict
 
 EXAMPLES = [
     Example("The man broke his toe. What was the cause?", [" He dropped a hammer.", " No."], 0),
     Example("It rained all day so", [" the river rose over the old bridge", " we sang"], 1),
     Example("Which is a gas?", [" steam", " a block of ice", " sand", " wet clay pots"], 2),
+    Example("Pick one:", [" A", " the long answer that runs on for many more tokens", " B"], 0),
 ]
 
 
@@ -41,3 +42,13 @@ def test_predictions_use_the_shared_prompt_and_agree(tiny_model_dir) -> None:
         batch = collate(items, tokenizer.pad_token_id, torch.device("cpu"))
         expected = candidate_scores(model, batch).argmax(dim=1).tolist()
     assert predict(model, items, tokenizer.pad_token_id, batch_size=2) == expected
+
+
+def test_length_groups_bound_the_padding_and_keep_every_index() -> None:
+    lengths = [9, 1, 5, 20, 1, 6, 5]
+    groups = length_groups(lengths, waste=0.15)
+    assert sorted(i for group in groups for i in group) == list(range(len(lengths)))
+    for group in groups:
+        longest = max(lengths[i] for i in group)
+        assert longest * len(group) <= 1.15 * sum(lengths[i] for i in group)
+    assert [[lengths[i] for i in group] for group in groups] == [[1, 1], [5, 5, 6], [9], [20]]

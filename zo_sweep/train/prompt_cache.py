@@ -1,12 +1,14 @@
 """Scoring multi-token candidates from one forward of their prompt, through a KV cache.
 
 The prompts of a batch run once, left-padded, keeping their KV cache; the cache is copied once
-per candidate, and a second forward runs only the candidates' own tokens (right-padded) from it.
+per candidate, and a second forward runs only the candidates' own tokens from it, right-padded
+in groups of similar length.
 Scores equal those of one sequence per candidate (tests/test_train_scoring.py).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Sequence
@@ -48,12 +50,45 @@ def _right_padded(rows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor,
     return ids, mask
 
 
+def length_groups(lengths: Sequence[int], waste: float = 0.15) -> list[list[int]]:
+    """Indices grouped by length, shortest first, so that right-padding each group to its
+    longest member adds at most `waste` of its real positions: padding costs a full forward per
+    padded position, a group one forward call."""
+    groups: list[list[int]] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        group = groups[-1] if groups else []
+        real = sum(lengths[i] for i in group) + lengths[index]
+        if group and lengths[index] * (len(group) + 1) <= (1 + waste) * real:
+            group.append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
+def _continuation_logprobs(model, cache, prompt_mask, owner, candidates, pad_id) -> torch.Tensor:
+    """[candidates, longest - 1]: log-probability of each candidate's tokens after its first,
+    from a forward of the candidates' tokens alone on `cache` (one row per candidate)."""
+    device = prompt_mask.device
+    ids, mask = (t.to(device) for t in _right_padded(candidates, pad_id))
+    positions = prompt_mask.sum(dim=1)[owner, None] + torch.arange(ids.shape[1], device=device)
+    logits = model(
+        input_ids=ids,
+        attention_mask=torch.cat([prompt_mask[owner], mask], dim=1),
+        position_ids=positions,
+        use_cache=True,
+        **{_cache_keyword(): cache},
+    ).logits
+    picked = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, ids[:, 1:, None])
+    return picked.squeeze(-1) * mask[:, 1:]
+
+
 @torch.inference_mode()
 def cached_prompt_scores(
     model, items: Sequence[Encoded], pad_id: int, reduction: str = "mean"
 ) -> torch.Tensor:
     """[examples, most candidates] scores, as `candidate_scores` gives them, with each prompt run
-    once: its KV cache is shared by its candidates, whose tokens alone run a second forward."""
+    once: its KV cache is shared by its candidates, whose tokens alone run a second forward,
+    in groups of similar length. A one-token candidate is read off its prompt's forward."""
     device = next(model.parameters()).device
     prompt_ids, prompt_mask = (
         t.to(device) for t in _left_padded([i.prompt for i in items], pad_id)
@@ -65,30 +100,30 @@ def cached_prompt_scores(
         use_cache=True,
         logits_to_keep=1,
     )
+    candidates = [candidate for item in items for candidate in item.candidates]
     owner = torch.tensor(
         [e for e, item in enumerate(items) for _ in item.candidates], device=device
     )
     slot = torch.tensor([k for item in items for k in range(len(item.candidates))], device=device)
-    cache = getattr(prompt, _cache_keyword())
-    cache.batch_select_indices(owner)  # one copy of its prompt's cache per candidate
-    candidates = [candidate for item in items for candidate in item.candidates]
-    ids, mask = (t.to(device) for t in _right_padded(candidates, pad_id))
-    positions = prompt_mask.sum(dim=1)[owner, None] + torch.arange(ids.shape[1], device=device)
-    logits = model(
-        input_ids=ids,
-        attention_mask=torch.cat([prompt_mask[owner], mask], dim=1),
-        position_ids=positions,
-        use_cache=True,
-        **{_cache_keyword(): cache},
-    ).logits
-    # The prompt's last position predicts each candidate's first token, the candidate's own
-    # positions the rest.
-    first = torch.log_softmax(prompt.logits[:, -1].float(), dim=-1)[owner].gather(1, ids[:, :1])
-    rest = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, ids[:, 1:, None])
-    token_scores = torch.cat([first, rest.squeeze(-1)], dim=1) * mask
-    totals = token_scores.sum(dim=1)
+    # The prompt's last position predicts each candidate's first token.
+    first = torch.log_softmax(prompt.logits[:, -1].float(), dim=-1)[owner]
+    totals = first.gather(1, torch.tensor([[c[0]] for c in candidates], device=device))[:, 0]
+    longer = [
+        group
+        for group in length_groups([len(c) for c in candidates])
+        if len(candidates[group[-1]]) > 1
+    ]
+    prompt_cache = getattr(prompt, _cache_keyword())
+    for number, group in enumerate(longer):
+        cache = prompt_cache if number == len(longer) - 1 else copy.deepcopy(prompt_cache)
+        rows = torch.tensor(group, device=device)
+        cache.batch_select_indices(owner[rows])  # one copy of its prompt's cache per candidate
+        rest = _continuation_logprobs(
+            model, cache, prompt_mask, owner[rows], [candidates[i] for i in group], pad_id
+        )
+        totals[rows] += rest.sum(dim=1)
     if reduction == "mean":
-        totals = totals / mask.sum(dim=1)
+        totals = totals / torch.tensor([len(c) for c in candidates], device=device)
     width = max(len(item.candidates) for item in items)
     scores = torch.full((len(items), width), float("-inf"), device=device)
     scores[owner, slot] = totals
