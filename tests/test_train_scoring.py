@@ -44,11 +44,9 @@ def test_predictions_use_the_shared_prompt_and_agree(tiny_model_dir) -> None:
     assert predict(model, items, tokenizer.pad_token_id, batch_size=2) == expected
 
 
-def test_length_groups_bound_the_padding_and_keep_every_index() -> None:
-    lengths = [9, 1, 5, 20, 1, 6, 5]
-    groups = length_groups(lengths, waste=0.15)
+def test_length_groups_cover_every_index_and_split_only_where_padding_costs_more() -> None:
+    lengths = [9, 2, 5, 20, 2, 6, 5]
+    groups = length_groups(lengths, call_cost=4)
     assert sorted(i for group in groups for i in group) == list(range(len(lengths)))
-    for group in groups:
-        longest = max(lengths[i] for i in group)
-        assert longest * len(group) <= 1.15 * sum(lengths[i] for i in group)
-    assert [[lengths[i] for i in group] for group in groups] == [[1, 1], [5, 5, 6], [9], [20]]
+    assert [[lengths[i] for i in group] for group in groups] == [[2, 2], [5, 5, 6], [9], [20]]
+    assert length_groups(lengths, call_cost=1000) == [[1, 4, 2, 6, 5, 0, 3]]

@@ -50,19 +50,30 @@ def _right_padded(rows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor,
     return ids, mask
 
 
-def length_groups(lengths: Sequence[int], waste: float = 0.15) -> list[list[int]]:
-    """Indices grouped by length, shortest first, so that right-padding each group to its
-    longest member adds at most `waste` of its real positions: padding costs a full forward per
-    padded position, a group one forward call."""
-    groups: list[list[int]] = []
-    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
-        group = groups[-1] if groups else []
-        real = sum(lengths[i] for i in group) + lengths[index]
-        if group and lengths[index] * (len(group) + 1) <= (1 + waste) * real:
-            group.append(index)
-        else:
-            groups.append([index])
-    return groups
+# A forward call costs about as much as this many more token positions (measured on the CPU:
+# 70 ms per call of the embedded model against 2.2 ms per position).
+CALL_COST_IN_POSITIONS = 32
+
+
+def length_groups(
+    lengths: Sequence[int], call_cost: int = CALL_COST_IN_POSITIONS
+) -> list[list[int]]:
+    """Indices grouped by length, shortest first, so that the forwards over the groups, each
+    right-padded to its longest member, cost least: `call_cost` positions per forward plus
+    rows x longest positions per group (a shortest-path split of the sorted lengths)."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    best = [0] + [0] * len(order)  # best[k]: least cost of the first k sorted indices
+    cut = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        longest = lengths[order[end - 1]]
+        best[end], cut[end] = min(
+            (best[start] + call_cost + (end - start) * longest, start) for start in range(end)
+        )
+    groups, end = [], len(order)
+    while end:
+        groups.append(order[cut[end] : end])
+        end = cut[end]
+    return groups[::-1]
 
 
 def _continuation_logprobs(model, cache, prompt_mask, owner, candidates, pad_id) -> torch.Tensor:
@@ -108,10 +119,9 @@ def cached_prompt_scores(
     # The prompt's last position predicts each candidate's first token.
     first = torch.log_softmax(prompt.logits[:, -1].float(), dim=-1)[owner]
     totals = first.gather(1, torch.tensor([[c[0]] for c in candidates], device=device))[:, 0]
+    multi = [index for index, candidate in enumerate(candidates) if len(candidate) > 1]
     longer = [
-        group
-        for group in length_groups([len(c) for c in candidates])
-        if len(candidates[group[-1]]) > 1
+        [multi[i] for i in group] for group in length_groups([len(candidates[i]) for i in multi])
     ]
     prompt_cache = getattr(prompt, _cache_keyword())
     for number, group in enumerate(longer):
