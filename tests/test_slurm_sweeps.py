@@ -170,3 +170,5 @@ def test_requeued_job_goes_on_in_its_own_directory(tmp_path: Path) -> None:
     assert sweep.returncode == 0, stderr
     assert "1 job: 1 ok" in stdout
     assert [event["event"] for event in probe_events(log)] == ["start", "start", "end"]
+    (job_dir,) = {path.parent for path in (tmp_path / "out").rglob("result.json")}
+    assert (job_dir / "train.err.attempt1").exists() and (job_dir / "train.out.attempt1").exists()

@@ -8,6 +8,7 @@ import pytest
 
 from zo_sweep import records
 from zo_sweep.sweep import continuation
+from zo_sweep.sweep.job_files import claim_job_dir
 
 
 def _job(root: Path, name: str, status: str, config_hash: str = "abc") -> Path:
@@ -36,6 +37,19 @@ def test_only_the_slurm_job_that_claimed_a_directory_may_claim_it_again(
     assert continuation.is_requeued_attempt(tmp_path)
     monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "4")
     assert not continuation.is_requeued_attempt(tmp_path)
+
+
+def test_a_requeued_attempt_keeps_the_logs_of_each_earlier_attempt(
+    tmp_path: Path, array_task: None
+) -> None:
+    claim_job_dir(tmp_path)
+    for attempt in (1, 2):
+        (tmp_path / records.STDOUT_FILE).write_text(f"out {attempt}")
+        (tmp_path / records.STDERR_FILE).write_text(f"err {attempt}")
+        claim_job_dir(tmp_path)  # the same SLURM job, requeued
+        assert not (tmp_path / records.STDERR_FILE).exists()
+    assert (tmp_path / "train.out.attempt1").read_text() == "out 1"
+    assert (tmp_path / "train.err.attempt2").read_text() == "err 2"
 
 
 def test_outside_slurm_no_directory_is_reclaimed(

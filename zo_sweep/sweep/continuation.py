@@ -50,6 +50,21 @@ def is_requeued_attempt(job_dir: Path) -> bool:
     return bool(job_id) and marker.exists() and marker.read_text().strip() == job_id
 
 
+def keep_earlier_logs(job_dir: Path) -> list[Path]:
+    """Move an earlier attempt's train.out/train.err aside (`train.out.attempt1`, ...), so a
+    requeued run writes fresh logs and the logs of the run SLURM stopped are kept."""
+    kept = []
+    for name in (records.STDOUT_FILE, records.STDERR_FILE):
+        log_file = job_dir / name
+        if not log_file.exists():
+            continue
+        attempt = 1
+        while (job_dir / f"{name}.attempt{attempt}").exists():
+            attempt += 1
+        kept.append(log_file.rename(job_dir / f"{name}.attempt{attempt}"))
+    return kept
+
+
 def adopt_checkpoint(purpose_dir: Path, wanted_hash: str, job_dir: Path) -> Path | None:
     """Copy the checkpoint of the latest unfinished job with this config hash into job_dir."""
     candidates = []

@@ -36,7 +36,12 @@ def claim_job_dir(job_dir: Path) -> None:
             pass
     except FileExistsError:
         if continuation.is_requeued_attempt(job_dir):
-            log.info("%s: requeued by SLURM; going on in the same directory", job_dir)
+            kept = continuation.keep_earlier_logs(job_dir)
+            log.info(
+                "%s: requeued by SLURM; going on in the same directory (earlier logs: %s)",
+                job_dir,
+                ", ".join(path.name for path in kept) or "none",
+            )
             return
         raise JobDirectoryTaken(
             f"{job_dir} already holds another run; not overwriting it"
