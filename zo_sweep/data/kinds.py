@@ -10,29 +10,39 @@ from __future__ import annotations
 from pathlib import Path
 
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 import zo_sweep
-
-# The folders a data kind derives from its root; these are what the trainer reads.
-DERIVED_KEYS = ("synthetic_task", "eval_root")
+from zo_sweep.data.tasks import DataError
 
 
-def sibling_folder(root: str, name: str) -> str | None:
+def sibling_folder(root: str, name: str, required: bool = False) -> str | None:
     """`${sibling:${data.root},original}`: the folder called `name` beside `root`, where there
-    is one (null otherwise: a dataset laid out otherwise keeps to its own folder)."""
+    is one (null otherwise: a dataset laid out otherwise keeps to its own folder).
+    `${sibling:${data.root},synthetic,true}`: a data kind that cannot do without it."""
     folder = Path(root).expanduser().parent / name
-    return str(folder) if folder.is_dir() else None
+    if folder.is_dir():
+        return str(folder)
+    if required:
+        raise DataError(
+            f"data folder not found: {folder} (the '{name}' folder beside data.root={root})"
+        )
+    return None
 
 
-def derived_folders(kind: str, task_dir: Path) -> dict[str, str]:
-    """synthetic_task and eval_root of a kind for this task folder (absent when null)."""
+def derived_folder(kind: str, task_dir: Path, key: str) -> str | None:
+    """data.<key> (synthetic_task, eval_root) of a kind for this task folder; None when null.
+    DataError when the kind cannot do without a folder that is not there."""
     from zo_sweep.sweep.resolvers import register_resolvers
 
     path = zo_sweep.CONF_DIR / "data" / f"{kind}.yaml"
     if not path.is_file():
-        return {}
+        return None
     register_resolvers()
     config = OmegaConf.create({"data": OmegaConf.load(path), "task": {"folder": task_dir.name}})
     config.data.root = str(task_dir.parent)
-    found = {key: OmegaConf.select(config, f"data.{key}") for key in DERIVED_KEYS}
-    return {key: str(value) for key, value in found.items() if value is not None}
+    try:
+        value = OmegaConf.select(config, f"data.{key}")
+    except OmegaConfBaseException as err:
+        raise (DataError.within(err) or err) from None
+    return None if value is None else str(value)

@@ -18,6 +18,8 @@ from hydra.errors import (
 )
 from omegaconf.errors import OmegaConfBaseException
 
+from zo_sweep.data.tasks import DataError
+
 APPEND_HINT = re.compile(r"Could not override '([^']+)'\.\s*To append to your config use (\S+)")
 
 
@@ -37,6 +39,9 @@ def one_line_message(err: BaseException) -> str | None:
             return f"no key '{key}' in the config; add + to add one: {appended}"
     if isinstance(err, yaml.MarkedYAMLError):
         return _yaml_message(err)
+    data_error = DataError.within(err) if isinstance(err, OmegaConfBaseException) else None
+    if data_error is not None:
+        return _first_line(str(data_error))
     if isinstance(err, HydraException | OmegaConfBaseException):
         return _with_cause(err)
     if isinstance(err, OSError):

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import RESOURCE_ROOT
 from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.folders import check_folder_names
 from zo_sweep.sweep.handoff import SWEEP_KEYS, job_settings
+from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.train import errors as train_errors
 from zo_sweep.train.settings import TrainSettings, check, env_fields
@@ -49,7 +51,7 @@ def validate_job_context(cfg: DictConfig) -> TrainSettings:
     check_folder_names(cfg)
     _check_job_control(cfg)
     _check_extra_env(cfg)
-    settings = job_settings(cfg, checked=False)
+    settings = _resolved_settings(cfg)
     _check_task(settings)
     _check_data_folders(settings)
     cwd = OmegaConf.select(cfg, "method.cwd", default=None)
@@ -57,6 +59,14 @@ def validate_job_context(cfg: DictConfig) -> TrainSettings:
         raise ConfigError(f"method.cwd: no such folder '{cwd}'")
     resolve_script(str(cfg.method.script), Path(str(cwd)).expanduser() if cwd else None)
     return settings
+
+
+def _resolved_settings(cfg: DictConfig) -> TrainSettings:
+    """The trainer's settings, resolving the config; a resolver's error is one line."""
+    try:
+        return job_settings(cfg, checked=False)
+    except OmegaConfBaseException as err:
+        raise ConfigError(one_line_message(err) or str(err)) from None
 
 
 def check_settings(settings: TrainSettings) -> None:

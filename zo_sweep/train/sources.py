@@ -102,19 +102,21 @@ def data_rules(values: Mapping[str, Any]) -> dict[str, str]:
     the same ones (orig_n_syn mixes in the sibling synthetic folder; a synthetic run is tested
     on the sibling original folder where there is one).
     """
-    from zo_sweep.data.kinds import derived_folders
+    from zo_sweep.data.kinds import derived_folder
 
     task_dir = Path(str(values.get("task_dir", ""))).expanduser()
     kind = str(values.get("data_kind", "original"))
     if not task_dir.is_dir():
         return {}
-    derived = derived_folders(kind, task_dir)
     added = {}
-    if "syn_task" not in values and derived.get("synthetic_task"):
-        added["syn_task"] = derived["synthetic_task"]
-    eval_root = derived.get("eval_root")
-    if "eval_root" not in values and eval_root and Path(eval_root).is_dir():
-        added["eval_root"] = eval_root
+    if "syn_task" not in values:
+        synthetic = derived_folder(kind, task_dir, "synthetic_task")
+        if synthetic:
+            added["syn_task"] = synthetic
+    if "eval_root" not in values:
+        eval_root = derived_folder(kind, task_dir, "eval_root")
+        if eval_root and Path(eval_root).is_dir():
+            added["eval_root"] = eval_root
     return added
 
 

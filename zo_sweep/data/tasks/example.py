@@ -8,6 +8,15 @@ from dataclasses import dataclass
 class DataError(ValueError):
     """A user-facing problem with task data or a task spec, as one line of text."""
 
+    @staticmethod
+    def within(err: BaseException) -> DataError | None:
+        """The DataError behind `err`: a config resolver's (`${sibling:...,true}`), which
+        OmegaConf reports inside its own errors about the interpolation."""
+        seen: BaseException | None = err
+        while seen is not None and not isinstance(seen, DataError):
+            seen = seen.__cause__ or seen.__context__
+        return seen
+
 
 class RecordError(ValueError):
     """A problem with one record; the reader adds the file and line to make it a DataError."""
