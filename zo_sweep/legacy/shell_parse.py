@@ -3,33 +3,22 @@
 An old script sets environment variables in front of `bash <base>.sh`, once per learning rate,
 often with `&` and a final `wait`, and redirects each run's output to files. This module
 follows the script line by line the way bash would for that subset: variable assignments,
-`export`, `cd`, `for ... in ...; do ... done`, `${VAR:-default}`, and the few command
-substitutions such scripts use to find their own folder (`$(dirname "$0")`,
-`$(cd ... && pwd)`). Every base-script run becomes a `Launch`; anything it cannot follow is
+`export`, `cd`, `for ... in ...; do ... done`, with words expanded as bash would
+(zo_sweep.legacy.shell_expand). Every base-script run becomes a `Launch`; anything it cannot follow is
 reported as a `Problem` naming the file and line, never skipped silently.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zo_sweep.legacy.shell_words import (
-    LITERAL_DOLLAR,
-    SUBSTITUTION,
-    ShellSyntaxError,
-    SimpleCommand,
-    split_fragment,
-    split_script,
-)
+from zo_sweep.legacy.shell_expand import Expander, ShellState, absolute_path
+from zo_sweep.legacy.shell_words import ShellSyntaxError, SimpleCommand, split_script
 
 ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
-SIMPLE_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*|[0-9])")
-# `${NAME}`, `${NAME:-word}`, `${NAME-word}`, `${NAME:=word}`, `${BASH_SOURCE[0]}`.
-BRACED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[0\])?(?:(:?[-=])(.*))?$", re.DOTALL)
 SHELLS = {"bash", "sh"}
 # Words that only change how a command runs, not what it runs.
 WRAPPERS = {"nohup", "time", "exec", "command"}
@@ -72,17 +61,6 @@ class ParsedScript:
     problems: list[Problem] = field(default_factory=list)
 
 
-@dataclass
-class _State:
-    """What bash would know at a point of the script."""
-
-    path: Path
-    cwd: Path
-    variables: dict[str, str]
-    exported: set[str] = field(default_factory=set)
-    set_here: set[str] = field(default_factory=set)  # assigned by the script (not inherited)
-
-
 def parse_script(
     path: str | Path,
     *,
@@ -104,7 +82,7 @@ def parse_script(
         return parsed
     # Inherited variables are the caller's: a run receives only what the script itself passes
     # (prefix assignments, and variables it assigns or names in `export`).
-    state = _State(path, Path(cwd or Path.cwd()).resolve(), dict(environ or {}))
+    state = ShellState(path, Path(cwd or Path.cwd()).resolve(), dict(environ or {}))
     _Interpreter(parsed, split.substitutions).run(split.commands, state)
     return parsed
 
@@ -112,12 +90,12 @@ def parse_script(
 class _Interpreter:
     def __init__(self, parsed: ParsedScript, substitutions: list[str]) -> None:
         self.parsed = parsed
-        self.substitutions = substitutions
+        self.expand = Expander(substitutions, self.problem).expand
 
     def problem(self, line: int, message: str) -> None:
         self.parsed.problems.append(Problem(self.parsed.path, line, message))
 
-    def run(self, commands: list[SimpleCommand], state: _State) -> None:
+    def run(self, commands: list[SimpleCommand], state: ShellState) -> None:
         index = 0
         while index < len(commands):
             command = commands[index]
@@ -127,7 +105,7 @@ class _Interpreter:
             self.run_command(command, state)
             index += 1
 
-    def run_for_loop(self, commands: list[SimpleCommand], start: int, state: _State) -> int:
+    def run_for_loop(self, commands: list[SimpleCommand], start: int, state: ShellState) -> int:
         """`for NAME in WORDS; do BODY; done`: the body once per word. Returns the next index."""
         header = commands[start]
         end = _matching_done(commands, start)
@@ -139,12 +117,11 @@ class _Interpreter:
         body = [_without_do(command) for command in commands[start + 1 : end]]
         body = [command for command in body if command.words or command.redirections]
         for value in [self.expand(word, state, header.line) for word in header.words[3:]]:
-            state.variables[header.words[1]] = value
-            state.set_here.add(header.words[1])
+            state.assign({header.words[1]: value})
             self.run(body, state)
         return end + 1
 
-    def run_command(self, command: SimpleCommand, state: _State) -> None:
+    def run_command(self, command: SimpleCommand, state: ShellState) -> None:
         words = list(command.words)
         prefix: dict[str, str] = {}
         while words and ASSIGNMENT.match(words[0]):
@@ -158,20 +135,20 @@ class _Interpreter:
                 name, value = ASSIGNMENT.match(words.pop(0)).groups()  # type: ignore[union-attr]
                 prefix[name] = self.expand(value, state, command.line)
         if not words:
-            self.assign(prefix, state)
+            state.assign(prefix)
             return
         expanded = [self.expand(word, state, command.line) for word in words]
         self.run_words(command, expanded, prefix, state)
 
     def run_words(
-        self, command: SimpleCommand, words: list[str], prefix: dict[str, str], state: _State
+        self, command: SimpleCommand, words: list[str], prefix: dict[str, str], state: ShellState
     ) -> None:
         name = words[0]
         if name == "export":
             self.export(words[1:], state, command.line)
         elif name == "cd":
             target = words[1] if len(words) > 1 else str(Path.home())
-            state.cwd = _absolute(target, state.cwd)
+            state.cwd = absolute_path(target, state.cwd)
         elif name in SHELLS and _script_argument(words[1:]):
             self.launch(command, Path(_script_argument(words[1:])), prefix, state)
         elif name.endswith(".sh"):
@@ -180,16 +157,12 @@ class _Interpreter:
             shown = " ".join(words)
             self.problem(command.line, f"unsupported command, not read: {shown}")
 
-    def assign(self, values: dict[str, str], state: _State) -> None:
-        state.variables.update(values)
-        state.set_here.update(values)
-
-    def export(self, words: list[str], state: _State, line: int) -> None:
+    def export(self, words: list[str], state: ShellState, line: int) -> None:
         for word in words:
             match = ASSIGNMENT.match(word)
             if match:
                 # The word was expanded already: the value is final.
-                self.assign({match.group(1): match.group(2)}, state)
+                state.assign({match.group(1): match.group(2)})
                 state.exported.add(match.group(1))
             elif word.startswith("-"):
                 self.problem(line, f"unsupported export option {word}")
@@ -197,7 +170,7 @@ class _Interpreter:
                 state.exported.add(word)
 
     def launch(
-        self, command: SimpleCommand, script: Path, prefix: dict[str, str], state: _State
+        self, command: SimpleCommand, script: Path, prefix: dict[str, str], state: ShellState
     ) -> None:
         exported = {
             name: state.variables[name]
@@ -209,7 +182,7 @@ class _Interpreter:
             Launch(
                 path=self.parsed.path,
                 line=command.line,
-                script=_absolute(str(script), state.cwd),
+                script=absolute_path(str(script), state.cwd),
                 env={**exported, **prefix},
                 cwd=state.cwd,
                 stdout=outputs.get("1"),
@@ -218,7 +191,7 @@ class _Interpreter:
             )
         )
 
-    def output_files(self, command: SimpleCommand, state: _State) -> dict[str, str]:
+    def output_files(self, command: SimpleCommand, state: ShellState) -> dict[str, str]:
         """Where stdout ("1") and stderr ("2") of a command go (absolute paths)."""
         files: dict[str, str] = {}
         for fd, operator, target in command.redirections:
@@ -228,96 +201,10 @@ class _Interpreter:
                 continue
             if operator.startswith("<"):
                 continue
-            path = str(_absolute(self.expand(target, state, command.line), state.cwd))
+            path = str(absolute_path(self.expand(target, state, command.line), state.cwd))
             for descriptor in ("1", "2") if operator.startswith("&") else (fd or "1",):
                 files[descriptor] = path
         return files
-
-    def expand(self, word: str, state: _State, line: int) -> str:
-        """A word after parameter expansion and command substitution (quotes already removed)."""
-        out: list[str] = []
-        i = 0
-        while i < len(word):
-            if word.startswith("${", i):
-                end = _closing_brace(word, i + 2)
-                if end < 0:
-                    self.problem(line, f"unclosed ${{ in {word!r}")
-                    out.append(word[i:])
-                    break
-                out.append(self.braced(word[i + 2 : end], state, line))
-                i = end + 1
-                continue
-            simple = SIMPLE_REFERENCE.match(word, i)
-            if simple:
-                out.append(self.lookup(simple.group(1), state, line))
-                i = simple.end()
-                continue
-            substitution = SUBSTITUTION.match(word, i)
-            if substitution:
-                out.append(self.substitute(int(substitution.group(1)), state, line))
-                i = substitution.end()
-                continue
-            out.append(word[i])
-            i += 1
-        return "".join(out).replace(LITERAL_DOLLAR, "$")
-
-    def braced(self, body: str, state: _State, line: int) -> str:
-        match = BRACED.match(body)
-        if not match:
-            self.problem(line, f"unsupported parameter expansion ${{{body}}}")
-            return ""
-        name, index, operator, default = match.groups()
-        if index is not None and name != "BASH_SOURCE":
-            self.problem(line, f"unsupported array expansion ${{{body}}}")
-            return ""
-        if name == "BASH_SOURCE":
-            return str(state.path)
-        value = state.variables.get(name)
-        if operator is None:
-            return self.lookup(name, state, line)
-        unset_or_empty = value is None or (operator.startswith(":") and value == "")
-        if not unset_or_empty:
-            return value or ""
-        replacement = self.expand(default or "", state, line)
-        if operator.endswith("="):
-            self.assign({name: replacement}, state)
-        return replacement
-
-    def lookup(self, name: str, state: _State, line: int) -> str:
-        if name == "0":
-            return str(state.path)
-        if name in state.variables:
-            return state.variables[name]
-        if name == "PWD":
-            return str(state.cwd)
-        if name == "HOME":
-            return str(Path.home())
-        self.problem(line, f"${name} is not set in the script; read as empty")
-        return ""
-
-    def substitute(self, number: int, state: _State, line: int) -> str:
-        """The output of `$(...)` for the commands that find paths; others are reported."""
-        body = self.substitutions[number]
-        local = _State(state.path, state.cwd, state.variables, state.exported, state.set_here)
-        output = ""
-        for command in split_fragment(body, self.substitutions):
-            words = [self.expand(word, local, line) for word in command.words]
-            if not words:
-                continue
-            if words[0] == "cd" and len(words) == 2:
-                local.cwd = _absolute(words[1], local.cwd)
-            elif words[0] == "pwd" and len(words) == 1:
-                output = str(local.cwd)
-            elif words[0] == "dirname" and len(words) == 2:
-                output = os.path.dirname(words[1].rstrip("/")) or "."
-            elif words[0] == "basename" and len(words) == 2:
-                output = Path(words[1]).name
-            elif words[0] == "realpath" or words[:2] == ["readlink", "-f"]:
-                output = str(_absolute(words[-1], local.cwd))
-            else:
-                self.problem(line, f"cannot evaluate $({body}) without running it; read as empty")
-                return ""
-        return output
 
 
 def _script_argument(arguments: list[str]) -> str:
@@ -350,21 +237,3 @@ def _without_do(command: SimpleCommand) -> SimpleCommand:
             command.line, command.words[1:], command.redirections, command.background
         )
     return command
-
-
-def _closing_brace(word: str, start: int) -> int:
-    depth = 1
-    for index in range(start, len(word)):
-        if word.startswith("${", index):
-            depth += 1
-        elif word[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
-
-
-def _absolute(path: str, cwd: Path) -> Path:
-    """A path made absolute against cwd and normalised (`..` removed) without touching disk."""
-    expanded = os.path.expanduser(path)
-    return Path(os.path.normpath(os.path.join(cwd, expanded)))
