@@ -1,9 +1,9 @@
 """Scoring multi-token candidates from one forward of their prompt, through a KV cache.
 
 The prompts of a batch run once, left-padded, keeping their KV cache; the cache is copied once
-per candidate, and a second forward runs only the candidates' own tokens from it, right-padded
-in groups of similar length.
-Scores equal those of one sequence per candidate (tests/test_train_scoring.py).
+per candidate, and a second forward runs only the candidates' own tokens from it (but the last,
+which predicts nothing scored), right-padded in groups of similar length. Scores equal those of
+one sequence per candidate (tests/test_train_scoring.py).
 """
 
 from __future__ import annotations
@@ -78,19 +78,21 @@ def length_groups(
 
 def _continuation_logprobs(model, cache, prompt_mask, owner, candidates, pad_id) -> torch.Tensor:
     """[candidates, longest - 1]: log-probability of each candidate's tokens after its first,
-    from a forward of the candidates' tokens alone on `cache` (one row per candidate)."""
+    from a forward on `cache` (one row per candidate) of the tokens that predict them: all but
+    the last, which predicts nothing that is scored."""
     device = prompt_mask.device
-    ids, mask = (t.to(device) for t in _right_padded(candidates, pad_id))
-    positions = prompt_mask.sum(dim=1)[owner, None] + torch.arange(ids.shape[1], device=device)
+    inputs, mask = (t.to(device) for t in _right_padded([c[:-1] for c in candidates], pad_id))
+    targets, _ = _right_padded([c[1:] for c in candidates], pad_id)
+    positions = prompt_mask.sum(dim=1)[owner, None] + torch.arange(inputs.shape[1], device=device)
     logits = model(
-        input_ids=ids,
+        input_ids=inputs,
         attention_mask=torch.cat([prompt_mask[owner], mask], dim=1),
         position_ids=positions,
         use_cache=True,
         **{_cache_keyword(): cache},
     ).logits
-    picked = torch.log_softmax(logits[:, :-1].float(), dim=-1).gather(-1, ids[:, 1:, None])
-    return picked.squeeze(-1) * mask[:, 1:]
+    picked = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets.to(device)[..., None])
+    return picked.squeeze(-1) * mask
 
 
 @torch.inference_mode()
@@ -98,8 +100,9 @@ def cached_prompt_scores(
     model, items: Sequence[Encoded], pad_id: int, reduction: str = "mean"
 ) -> torch.Tensor:
     """[examples, most candidates] scores, as `candidate_scores` gives them, with each prompt run
-    once: its KV cache is shared by its candidates, whose tokens alone run a second forward,
-    in groups of similar length. A one-token candidate is read off its prompt's forward."""
+    once: its KV cache is shared by its candidates, whose tokens alone (but the last) run a
+    second forward, in groups of similar length. A one-token candidate is read off its prompt's
+    forward alone."""
     device = next(model.parameters()).device
     prompt_ids, prompt_mask = (
         t.to(device) for t in _left_padded([i.prompt for i in items], pad_id)
@@ -120,9 +123,8 @@ def cached_prompt_scores(
     first = torch.log_softmax(prompt.logits[:, -1].float(), dim=-1)[owner]
     totals = first.gather(1, torch.tensor([[c[0]] for c in candidates], device=device))[:, 0]
     multi = [index for index, candidate in enumerate(candidates) if len(candidate) > 1]
-    longer = [
-        [multi[i] for i in group] for group in length_groups([len(candidates[i]) for i in multi])
-    ]
+    inputs = [len(candidates[i]) - 1 for i in multi]  # a candidate's last token is no input
+    longer = [[multi[i] for i in group] for group in length_groups(inputs)]
     prompt_cache = getattr(prompt, _cache_keyword())
     for number, group in enumerate(longer):
         cache = prompt_cache if number == len(longer) - 1 else copy.deepcopy(prompt_cache)
