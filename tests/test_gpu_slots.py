@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from helpers.sweep import probe_events, run_sweep, write_probe
+from helpers.sweep import probe_events, run_held_sweep, write_probe
 
 from zo_sweep.sweep import gpu_slots
 
@@ -59,13 +59,15 @@ def test_cpu_and_scheduler_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_concurrent_jobs_get_distinct_gpus(tmp_path: Path) -> None:
     probe = write_probe(tmp_path / "probe")
     log = tmp_path / "probe.jsonl"
-    done = run_sweep(
+    # Three workers, two GPUs: two jobs run at once (held until both have started), and the
+    # third waits for a free GPU.
+    returncode, _, stderr = run_held_sweep(
         "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=3", "lr=1e-4,2e-4,3e-4,4e-4",
         "gpus=[0,1]", f"gpu_lock_dir={tmp_path / 'locks'}", f"method.script={probe}",
         f"output_root={tmp_path / 'out'}",
-        env={"PROBE_LOG": str(log), "SLEEP": "0.5"},
+        hold=tmp_path / "hold", running=2, env={"PROBE_LOG": str(log), "SLEEP": "0.2"},
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert returncode == 0, stderr
     events = probe_events(log)
     runs = {}
     for event in events:

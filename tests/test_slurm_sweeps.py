@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import psutil
 import pytest
-from helpers.sweep import job_results, probe_events, run_sweep, start_sweep, write_probe
+from helpers.sweep import (
+    job_results,
+    probe_events,
+    run_sweep,
+    start_sweep,
+    wait_for,
+    write_probe,
+)
 
 pytestmark = [
     pytest.mark.slurm,
@@ -32,13 +38,6 @@ def _sweep_args(tmp_path: Path, *overrides: str) -> list[str]:
     probe = write_probe(tmp_path / "probe")
     return ["-m", *SMALL_JOBS, f"method.script={probe}", f"output_root={tmp_path / 'out'}",
             *overrides]  # fmt: skip
-
-
-def _wait_for(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
-        time.sleep(0.2)
 
 
 def _queued_jobs(*states: str) -> list[str]:
@@ -88,8 +87,8 @@ def test_cancelled_job_is_interrupted_and_resume_reruns_it(tmp_path: Path) -> No
     sweep = start_sweep(*args, env={"PROBE_LOG": str(log), "HOLD_FILE": str(hold),
                                     "HOLD_LR": "0.0002"})  # fmt: skip
     ended = lambda: [e for e in probe_events(log) if e["event"] == "end"]  # noqa: E731
-    _wait_for(lambda: len(ended()) == 1 and len(probe_events(log)) == 3, "the free job's end")
-    _wait_for(lambda: len(_queued_jobs()) == 1, "the free job leaving the queue")
+    wait_for(lambda: len(ended()) == 1 and len(probe_events(log)) == 3, "the free job's end")
+    wait_for(lambda: len(_queued_jobs()) == 1, "the free job leaving the queue")
     (held,) = _queued_jobs()
     subprocess.run(["scancel", held], check=True)
     _, stderr = sweep.communicate(timeout=60)
@@ -106,14 +105,14 @@ def test_ctrl_c_cancels_the_sweeps_slurm_jobs(tmp_path: Path) -> None:
     log = tmp_path / "probe.jsonl"
     args = _sweep_args(tmp_path, "lr=1e-4,2e-4,3e-4", "hydra.launcher.array_parallelism=2")
     sweep = start_sweep(*args, env={"PROBE_LOG": str(log), "SLEEP": "120"})
-    _wait_for(lambda: len(probe_events(log)) == 2, "two running jobs")
+    wait_for(lambda: len(probe_events(log)) == 2, "two running jobs")
     assert len(_queued_jobs()) == 3  # two running, one pending
     sweep.send_signal(signal.SIGINT)
     _, stderr = sweep.communicate(timeout=60)
     assert sweep.returncode == 130, stderr
-    _wait_for(lambda: not _queued_jobs(), "the cancelled jobs leaving the queue", timeout=30)
+    wait_for(lambda: not _queued_jobs(), "the cancelled jobs leaving the queue", timeout=30)
     pids = [event["pid"] for event in probe_events(log)]
-    _wait_for(lambda: not any(psutil.pid_exists(pid) for pid in pids), "the trainers' end", 30)
+    wait_for(lambda: not any(psutil.pid_exists(pid) for pid in pids), "the trainers' end", 30)
     assert sorted(_statuses(tmp_path / "out").values()) == ["interrupted", "interrupted"]
 
 
@@ -133,7 +132,7 @@ def test_job_ended_before_it_started_is_still_counted(tmp_path: Path) -> None:
     hold.touch()
     args = _sweep_args(tmp_path, "lr=1e-4,2e-4", "hydra.launcher.array_parallelism=1")
     sweep = start_sweep(*args, env={"PROBE_LOG": str(log), "HOLD_FILE": str(hold)})
-    _wait_for(lambda: len(probe_events(log)) == 1, "the first job's start")
+    wait_for(lambda: len(probe_events(log)) == 1, "the first job's start")
     subprocess.run(["scancel", *_queued_jobs()], check=True)
     stdout, stderr = sweep.communicate(timeout=60)
     assert sweep.returncode == 1, stderr
@@ -159,11 +158,11 @@ def test_requeued_job_goes_on_in_its_own_directory(tmp_path: Path) -> None:
     hold.touch()
     sweep = start_sweep(*_sweep_args(tmp_path, "lr=1e-4"),
                         env={"PROBE_LOG": str(log), "HOLD_FILE": str(hold)})  # fmt: skip
-    _wait_for(lambda: len(probe_events(log)) == 1, "the job's start")
+    wait_for(lambda: len(probe_events(log)) == 1, "the job's start")
     (job,) = _queued_jobs()
     subprocess.run(["scontrol", "requeue", job], check=True)  # what a preemption does
     # SLURM holds a requeued job back for a while; let it start again at once.
-    _wait_for(lambda: _queued_jobs("PENDING") == [job], "the job back in the queue")
+    wait_for(lambda: _queued_jobs("PENDING") == [job], "the job back in the queue")
     hold.unlink()
     subprocess.run(["scontrol", "update", f"jobid={job}", "StartTime=now"], check=True)
     stdout, stderr = sweep.communicate(timeout=60)

@@ -14,6 +14,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,26 @@ def probe_events(log: Path) -> list[dict[str, Any]]:
     if not log.exists():
         return []
     return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
+        time.sleep(0.1)
+
+
+def run_held_sweep(
+    *overrides: str, hold: Path, running: int, env: dict[str, str], timeout: float = 120
+) -> tuple[int, str, str]:
+    """A sweep whose probes wait while `hold` exists; it is removed once `running` jobs have
+    started, which proves they ran at the same time whatever the machine's load."""
+    hold.touch()
+    log = Path(env["PROBE_LOG"])
+    sweep = start_sweep(*overrides, env={**env, "HOLD_FILE": str(hold)})
+    try:
+        wait_for(lambda: len(probe_events(log)) >= running, f"{running} jobs running at once")
+    finally:
+        hold.unlink()
+    stdout, stderr = sweep.communicate(timeout=timeout)
+    return sweep.returncode, stdout, stderr
