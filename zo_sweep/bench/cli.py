@@ -60,6 +60,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--eval-examples", type=int, help=f"per task (default {BenchConfig.eval_examples})"
     )
+    parser.add_argument(
+        "--eval-batch-size", type=int, help="examples per evaluation batch (default: EVAL_BS's)"
+    )
     parser.add_argument("--restore-steps", type=int, default=BenchConfig.restore_steps)
     parser.add_argument(
         "--skip",
@@ -71,7 +74,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for name in ("batch_size", "rounds", "eval_examples", "restore_steps"):
+    for name in ("batch_size", "rounds", "eval_examples", "eval_batch_size", "restore_steps"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.device not in ("auto", "cpu") and not args.device.startswith("cuda"):
@@ -90,6 +93,7 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         lr=args.lr,
         eps=args.eps,
         eval_examples=args.eval_examples or (TINY_EVAL if args.tiny else BenchConfig.eval_examples),
+        eval_batch_size=args.eval_batch_size,
         restore_steps=args.restore_steps,
         skip=tuple(args.skip if args.skip is not None else TINY_SKIPS if args.tiny else ()),
     )
@@ -103,7 +107,9 @@ def run(config: BenchConfig, scratch: Path) -> dict:
     path = model_path(config, scratch)
     device = pick_device(config.device)
     result: dict = {"model": "tiny random Llama" if config.tiny else config.model}
-    result.update(batch_size=config.batch_size, rounds=config.rounds)
+    result.update(
+        batch_size=config.batch_size, eval_batch_size=config.eval_bs, rounds=config.rounds
+    )
     if "precision" not in config.skip:
         log(f"bf16 precision: one lr={config.lr:g} step, {config.restore_steps} lr=0 steps")
         precision = measure_precision(path, config)
@@ -126,7 +132,10 @@ def run(config: BenchConfig, scratch: Path) -> dict:
         times, ratios = measure_steps(model, tokenizer.pad_token_id, batches, config, device)
         result.update(times=times, step_ratios=ratios, **headline(ratios))
     if "eval" not in config.skip:
-        log(f"evaluation on {', '.join(EVAL_TASKS)}, {config.eval_examples} examples each")
+        log(
+            f"evaluation on {', '.join(EVAL_TASKS)}, {config.eval_examples} examples each, "
+            f"{config.eval_bs} a batch"
+        )
         times, speedups = measure_eval(model, tokenizer, config, device)
         result.setdefault("times", {}).update(times)
         result["eval_speedups"] = speedups

@@ -32,7 +32,9 @@ def measure_eval(model, tokenizer, config: BenchConfig, device: torch.device):
     calls = {}
     for task in EVAL_TASKS:
         spec, items = dev_items(tokenizer, task, config.eval_examples, config.seed)
-        calls[f"{task}/batched"] = lambda i=items, s=spec: evaluate(model, tokenizer, i, s)
+        calls[f"{task}/batched"] = lambda i=items, s=spec: evaluate(
+            model, tokenizer, i, s, batch_size=config.eval_bs
+        )
         calls[f"{task}/one_per_candidate"] = lambda i=items: one_forward_per_candidate(model, i)
     seconds = time_rounds(calls, max(1, config.rounds // 2), device)
     speedups = {

@@ -54,7 +54,8 @@ def render(result: dict) -> str:
     env = result["environment"]
     lines = [
         f"{result['model']}: {result['trainable_params'] / 1e6:.1f}M trainable parameters, "
-        f"batch {result['batch_size']}, {result['rounds']} rounds; {env['device']}, "
+        f"batch {result['batch_size']} (evaluation {result.get('eval_batch_size', '-')}), "
+        f"{result['rounds']} rounds; {env['device']}, "
         f"{env['threads']} threads, torch {env['torch']}, forward in {env['dtype']}",
         "",
     ]

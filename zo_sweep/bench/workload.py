@@ -32,9 +32,14 @@ class BenchConfig:
     lr: float = 1e-6
     eps: float = 1e-3
     eval_examples: int = 32
+    eval_batch_size: int | None = None  # examples per evaluation batch; None: the trainer's
     restore_steps: int = 200
     seed: int = 0
     skip: tuple[str, ...] = field(default_factory=tuple)  # parts left out: memory, startup, ...
+
+    @property
+    def eval_bs(self) -> int:
+        return self.eval_batch_size or self.train_config().eval_bs
 
     def train_config(self, **settings) -> TrainSettings:
         """The trainer's settings for a step of this benchmark."""
