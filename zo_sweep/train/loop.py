@@ -94,7 +94,12 @@ class Run:
 
     def evaluate(self, items: list[Encoded]) -> dict[str, float]:
         return evaluate(
-            self.model, self.tokenizer, items, self.spec, self.config.eval_bs, self.config.score
+            self.model,
+            self.tokenizer,
+            items,
+            self.spec,
+            batch_size=self.config.eval_bs,
+            reduction=self.config.score,
         )
 
     def log(self, record: dict) -> None:

@@ -218,7 +218,7 @@ def predict(
 
 
 def predict_in_eval_mode(
-    model, tokenizer, items: Sequence[Encoded], batch_size: int = 16, reduction: str = "mean"
+    model, tokenizer, items: Sequence[Encoded], batch_size: int, reduction: str = "mean"
 ) -> list[int]:
     """predict() with dropout off, leaving the model in the mode it was in."""
     was_training = model.training
@@ -233,11 +233,13 @@ def evaluate(
     tokenizer,
     examples: Sequence[Example] | Sequence[Encoded],
     spec: TaskSpec | None = None,
-    batch_size: int = 16,
+    *,
+    batch_size: int,
     reduction: str = "mean",
     max_length: int = 512,
 ) -> dict[str, float]:
-    """The task's metrics (accuracy only without a spec) on `examples`."""
+    """The task's metrics (accuracy only without a spec) on `examples`, `batch_size` examples
+    at a time (the trainer's EVAL_BS)."""
     items = list(examples)
     if items and isinstance(items[0], Example):
         items = encode(tokenizer, items, max_length)

@@ -91,7 +91,7 @@ class Hyperparameters:
     max_length: int = setting(
         512, "MAX_LENGTH", "most tokens per sequence; long prompts lose their start", minimum=1
     )
-    eval_bs: int = setting(16, "EVAL_BS", "examples per evaluation batch", minimum=1)
+    eval_bs: int = setting(32, "EVAL_BS", "examples per evaluation batch", minimum=1)
     device: str = setting("auto", "DEVICE", "auto, cpu, cuda or cuda:N")
 
 
