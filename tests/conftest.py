@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,17 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: one worker per core, at most MAX_WORKERS; each test's sweeps start processes
     of their own, and the timing of a few tests (time limits, progress lines) needs spare CPU."""
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Workers share the cores: each worker's torch, and the sweeps and trainers it starts,
+    get their share of threads (torch processes that each use every core thrash)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        share = max(1, len(os.sched_getaffinity(0)) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(share)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(share)
 
 
 @pytest.fixture(scope="session")
