@@ -30,7 +30,8 @@ free_port() {
 write_conf() {
     local dir=$1 host cpus memory
     host=$(hostname -s)
-    cpus=$(nproc)
+    # The cores this machine gives us; nproc alone would read a thread limit (OMP_NUM_THREADS).
+    cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
     # Leave the node some memory of its own; jobs ask for theirs with --mem.
     memory=$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
     cat >"$dir/slurm.conf" <<CONF
