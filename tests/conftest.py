@@ -14,10 +14,17 @@ from helpers.tiny_llama import build_tiny_llama
 MAX_WORKERS = 4
 
 
+def _cores() -> int:
+    """The cores this process may use (its affinity where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: one worker per core, at most MAX_WORKERS; each test's sweeps start processes
     of their own, and the timing of a few tests (time limits, progress lines) needs spare CPU."""
-    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+    return max(1, min(MAX_WORKERS, _cores()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,7 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     get their share of threads (torch processes that each use every core thrash)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
-        share = max(1, len(os.sched_getaffinity(0)) // workers)
+        share = max(1, _cores() // workers)
         os.environ["OMP_NUM_THREADS"] = str(share)
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(share)
