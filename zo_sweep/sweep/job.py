@@ -10,9 +10,7 @@ the disk lets it), and it never raises but for Ctrl-C, so one failure never stop
 from __future__ import annotations
 
 import logging
-import math
 import os
-import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +21,6 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import records
-from zo_sweep.data.tasks import primary_metric
 from zo_sweep.sweep import continuation
 from zo_sweep.sweep.command import JobCommand, build_command
 from zo_sweep.sweep.errors import ConfigError
@@ -36,6 +33,7 @@ from zo_sweep.sweep.job_files import (
     write_command_file,
     write_snapshot,
 )
+from zo_sweep.sweep.job_result import NO_OBJECTIVE, collect_result, objective
 from zo_sweep.sweep.liveness import process_alive, record_runner, sweep_process_to_watch
 from zo_sweep.sweep.process import (
     ProcessOutcome,
@@ -47,9 +45,6 @@ from zo_sweep.sweep.validation import validate_job_config
 
 log = logging.getLogger(__name__)
 
-# What a job without a usable metric reports to the sweeper: it never wins a maximisation.
-NO_OBJECTIVE = float("-inf")
-ERROR_TAIL_LINES = 20
 # Fields of a finished job's record that a skipped (resumed) job carries over.
 METRIC_FIELDS = (
     "metric",
@@ -186,49 +181,6 @@ def _run_on_a_slot(
     return outcome, command
 
 
-def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
-    """The record of a run that ended: the script's own result, or what its logs say.
-
-    A script that reported its result and then exited non-zero (MeZO's run.py often fails
-    writing its own result file) keeps its status and metrics, with the exit code and the
-    error line beside them.
-    """
-    try:
-        result = records.read_result(job_dir) or {}
-    except ValueError as err:
-        result = {"error": str(err)}
-    fields: dict[str, Any] = {"exit_code": outcome.exit_code}
-    if outcome.timed_out:
-        minutes = cfg.get("job_timeout_min")
-        return {
-            **result,
-            **fields,
-            "status": records.TIMEOUT,
-            **_error(job_dir, f"ended after job_timeout_min={minutes}"),
-        }
-    if "status" not in result:
-        result = {**result, **(_result_from_mezo_log(job_dir, _primary_metric(cfg)) or {})}
-    reported = result.get("status") in (records.OK, records.DIVERGED)
-    if outcome.exit_code != 0:
-        message = f"script exited with code {outcome.exit_code}"
-        if reported:
-            return {**result, **fields, **_error(job_dir, f"{message} after its result")}
-        return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
-    if "status" in result:
-        return {**result, **fields}
-    message = "script exited 0 but wrote no result.json and no '===== Train set N =====' summary"
-    return {**result, **fields, "status": records.FAILED, **_error(job_dir, message)}
-
-
-def objective(result: Mapping[str, Any]) -> float:
-    """The value a sweeper optimises: the best dev metric of a usable run, else NO_OBJECTIVE."""
-    value = result.get("best_dev")
-    usable = result.get("status") in (records.OK, records.SKIPPED)
-    if usable and isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return NO_OBJECTIVE
-
-
 def _record_failure(job_dir: Path, err: Exception, started: float) -> float:
     """Fail the job with the error as its one line; if even that cannot be written, log it."""
     message = " ".join(f"{type(err).__name__}: {err}".split())
@@ -262,37 +214,6 @@ def _ended_with_the_sweep(outcome: ProcessOutcome) -> bool:
     sweep_pid = sweep_process_to_watch()
     signalled = outcome.exit_code is not None and outcome.exit_code < 0
     return signalled and sweep_pid is not None and not process_alive(sweep_pid)
-
-
-def _primary_metric(cfg: DictConfig) -> str:
-    return primary_metric(OmegaConf.to_container(cfg.task, resolve=True))
-
-
-def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
-    """Fields from MeZO's closing lines: `===== Train set N =====` and a dict of metrics."""
-    for name in (records.STDOUT_FILE, records.STDERR_FILE):
-        path = job_dir / name
-        if not path.exists():
-            continue
-        with open(path, errors="replace") as handle:
-            found = records.parse_mezo_log(handle)
-        if found is not None:
-            train_set, metrics = found
-            fields = records.mezo_metric_fields(metrics, primary)
-            return {"status": records.OK, **fields, "train_set": train_set}
-    return None
-
-
-def _error(job_dir: Path, message: str) -> dict[str, Any]:
-    tail = _tail(job_dir / records.STDERR_FILE, ERROR_TAIL_LINES)
-    line = records.error_line(tail)
-    return {"error": f"{message}: {line}" if line else message, "error_tail": tail}
-
-
-def _tail(path: Path, lines: int, max_bytes: int = 64_000) -> list[str]:
-    """The last lines of a log; a progress bar's redraws (joined by \r) count as lines."""
-    text = records.read_tail(path, max_bytes) or ""
-    return [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()][-lines:]
 
 
 def _record(job_dir: Path, fields: dict[str, Any], started: float) -> float:

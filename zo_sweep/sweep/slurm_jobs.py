@@ -23,7 +23,6 @@ from zo_sweep.sweep import continuation
 
 log = logging.getLogger(__name__)
 
-NO_OBJECTIVE = float("-inf")  # what the sweeper gets from a job without a metric
 EXIT_BAD_INPUT = 2
 # How a job that ended without a result ended, by SLURM's final job state.
 STATE_STATUS = {

@@ -1,0 +1,94 @@
+"""What a job's script left: its result record, read from result.json or from MeZO's closing
+log lines, the error lines of a run that failed, and the objective a sweeper optimises.
+
+A script that reported its result and then exited non-zero (MeZO's run.py often fails writing
+its own result file) keeps its status and metrics, with the exit code and the error line beside
+them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from zo_sweep import records
+from zo_sweep.data.tasks import primary_metric
+from zo_sweep.sweep.process import ProcessOutcome
+
+# What a job without a usable metric reports to the sweeper: it never wins a maximisation.
+NO_OBJECTIVE = float("-inf")
+ERROR_TAIL_LINES = 20
+
+
+def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
+    """The record of a run that ended: the script's own result, or what its logs say."""
+    try:
+        result = records.read_result(job_dir) or {}
+    except ValueError as err:
+        result = {"error": str(err)}
+    fields: dict[str, Any] = {"exit_code": outcome.exit_code}
+    if outcome.timed_out:
+        minutes = cfg.get("job_timeout_min")
+        return {
+            **result,
+            **fields,
+            "status": records.TIMEOUT,
+            **error_fields(job_dir, f"ended after job_timeout_min={minutes}"),
+        }
+    if "status" not in result:
+        result = {**result, **(_result_from_mezo_log(job_dir, _primary_metric(cfg)) or {})}
+    reported = result.get("status") in (records.OK, records.DIVERGED)
+    if outcome.exit_code != 0:
+        message = f"script exited with code {outcome.exit_code}"
+        if reported:
+            return {**result, **fields, **error_fields(job_dir, f"{message} after its result")}
+        return {**result, **fields, "status": records.FAILED, **error_fields(job_dir, message)}
+    if "status" in result:
+        return {**result, **fields}
+    message = "script exited 0 but wrote no result.json and no '===== Train set N =====' summary"
+    return {**result, **fields, "status": records.FAILED, **error_fields(job_dir, message)}
+
+
+def objective(result: Mapping[str, Any]) -> float:
+    """The value a sweeper optimises: the best dev metric of a usable run, else NO_OBJECTIVE."""
+    value = result.get("best_dev")
+    usable = result.get("status") in (records.OK, records.SKIPPED)
+    if usable and isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return NO_OBJECTIVE
+
+
+def _primary_metric(cfg: DictConfig) -> str:
+    return primary_metric(OmegaConf.to_container(cfg.task, resolve=True))
+
+
+def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
+    """Fields from MeZO's closing lines: `===== Train set N =====` and a dict of metrics."""
+    for name in (records.STDOUT_FILE, records.STDERR_FILE):
+        path = job_dir / name
+        if not path.exists():
+            continue
+        with open(path, errors="replace") as handle:
+            found = records.parse_mezo_log(handle)
+        if found is not None:
+            train_set, metrics = found
+            fields = records.mezo_metric_fields(metrics, primary)
+            return {"status": records.OK, **fields, "train_set": train_set}
+    return None
+
+
+def error_fields(job_dir: Path, message: str) -> dict[str, Any]:
+    tail = _tail(job_dir / records.STDERR_FILE, ERROR_TAIL_LINES)
+    line = records.error_line(tail)
+    return {"error": f"{message}: {line}" if line else message, "error_tail": tail}
+
+
+def _tail(path: Path, lines: int, max_bytes: int = 64_000) -> list[str]:
+    """The last lines of a log; a progress bar's redraws (joined by \r) count as lines."""
+    text = records.read_tail(path, max_bytes) or ""
+    return [line for line in re.split(r"\r\n|\r|\n", text) if line.strip()][-lines:]
