@@ -102,6 +102,7 @@ class SweepSlurmLauncher(SlurmLauncher):
     ) -> JobReturn:
         """The job's own return; for a job without a metric, also the record of how it ended."""
         from zo_sweep.sweep import slurm_jobs
+        from zo_sweep.sweep.job_result import NO_OBJECTIVE
 
         returned: JobReturn | None = None
         error: BaseException | None = None
@@ -112,7 +113,7 @@ class SweepSlurmLauncher(SlurmLauncher):
                 error = raised
         if returned is not None and returned.status != JobStatus.COMPLETED:
             error, returned = returned._return_value, None  # what the task raised
-        if returned is not None and returned.return_value != slurm_jobs.NO_OBJECTIVE:
+        if returned is not None and returned.return_value != NO_OBJECTIVE:
             return returned
         # No metric: the job failed, or SLURM (or submitit on its signal) ended it.
         if job_dir is None:  # ended before it started: a folder of its own for the tally
@@ -124,7 +125,7 @@ class SweepSlurmLauncher(SlurmLauncher):
             overrides=overrides,
             working_dir=str(job_dir),
             status=JobStatus.COMPLETED,
-            _return_value=slurm_jobs.NO_OBJECTIVE,
+            _return_value=NO_OBJECTIVE,
         )
 
 
