@@ -10,14 +10,14 @@ import torch
 from helpers.sweep import run_sweep
 from omegaconf import OmegaConf
 
-from zo_sweep.data.kinds import derived_folder
+from zo_sweep.data.kinds import derived_folders
 from zo_sweep.data.layout import example_data_root
 from zo_sweep.data.tasks import DataError
 from zo_sweep.sweep.handoff import job_settings, settings_environment, write_settings
 from zo_sweep.train.errors import ConfigError
 from zo_sweep.train.pipeline import composed_task
 from zo_sweep.train.settings import SETTINGS_ENV, TrainSettings, env_fields
-from zo_sweep.train.sources import load_settings
+from zo_sweep.train.sources import DERIVED_SETTINGS, load_settings
 from zo_sweep.train.steppers import make_stepper
 
 
@@ -91,9 +91,8 @@ def test_bad_settings_are_one_line_naming_the_variable() -> None:
     ],
 )
 def test_old_scripts_get_the_data_kinds_rules_from_conf_data(kind, training, expected) -> None:
-    task_dir = example_data_root(training) / "Copa"
-    found = {key: derived_folder(kind, task_dir, key) for key in ("synthetic_task", "eval_root")}
-    assert {key: Path(value) for key, value in found.items() if value} == expected
+    found = derived_folders(kind, example_data_root(training) / "Copa", DERIVED_SETTINGS)
+    assert {key: Path(value) for key, value in found.items()} == expected
 
 
 def test_orig_n_syn_without_a_synthetic_folder_names_the_folder_it_looked_for(
@@ -101,7 +100,7 @@ def test_orig_n_syn_without_a_synthetic_folder_names_the_folder_it_looked_for(
 ) -> None:
     (tmp_path / "original" / "Copa").mkdir(parents=True)
     with pytest.raises(DataError, match=f"data folder not found: {tmp_path / 'synthetic'} "):
-        derived_folder("orig_n_syn", tmp_path / "original" / "Copa", "synthetic_task")
+        derived_folders("orig_n_syn", tmp_path / "original" / "Copa", ["synthetic_task"])
     done = run_sweep(
         "data=orig_n_syn", f"data.root={tmp_path / 'original'}", "task=copa", "dry_run=true",
         f"output_root={tmp_path / 'out'}",

@@ -7,6 +7,7 @@ YAML for it, with data.root the folder above TASK, so both follow one set of rul
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -30,19 +31,24 @@ def sibling_folder(root: str, name: str, required: bool = False) -> str | None:
     return None
 
 
-def derived_folder(kind: str, task_dir: Path, key: str) -> str | None:
-    """data.<key> (synthetic_task, eval_root) of a kind for this task folder; None when null.
-    DataError when the kind cannot do without a folder that is not there."""
+def derived_folders(kind: str, task_dir: Path, keys: Iterable[str]) -> dict[str, str]:
+    """data.<key> (synthetic_task, eval_root) of a kind for this task folder, for each of
+    `keys` that is not null. Only the keys asked for are resolved: DataError when one of them
+    needs a folder that is not there."""
     from zo_sweep.sweep.resolvers import register_resolvers
 
     path = zo_sweep.CONF_DIR / "data" / f"{kind}.yaml"
     if not path.is_file():
-        return None
+        return {}
     register_resolvers()
     config = OmegaConf.create({"data": OmegaConf.load(path), "task": {"folder": task_dir.name}})
     config.data.root = str(task_dir.parent)
-    try:
-        value = OmegaConf.select(config, f"data.{key}")
-    except OmegaConfBaseException as err:
-        raise (DataError.within(err) or err) from None
-    return None if value is None else str(value)
+    found = {}
+    for key in keys:
+        try:
+            value = OmegaConf.select(config, f"data.{key}")
+        except OmegaConfBaseException as err:
+            raise (DataError.within(err) or err) from None
+        if value is not None:
+            found[key] = str(value)
+    return found

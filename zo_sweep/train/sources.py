@@ -32,6 +32,8 @@ from zo_sweep.train.settings import (
 # A run started without OUTPUT_DIR gets a new folder under here, so it never appends to an
 # old run's; OUTPUT_ROOT moves it.
 DEFAULT_OUTPUT_ROOT = "outputs"
+# conf/data/<kind>.yaml's derived folders, and the setting each fills where a run sets none.
+DERIVED_SETTINGS = {"synthetic_task": "syn_task", "eval_root": "eval_root"}
 
 
 def load_settings(
@@ -102,21 +104,20 @@ def data_rules(values: Mapping[str, Any]) -> dict[str, str]:
     the same ones (orig_n_syn mixes in the sibling synthetic folder; a synthetic run is tested
     on the sibling original folder where there is one).
     """
-    from zo_sweep.data.kinds import derived_folder
+    from zo_sweep.data.kinds import derived_folders
 
     task_dir = Path(str(values.get("task_dir", ""))).expanduser()
     kind = str(values.get("data_kind", "original"))
     if not task_dir.is_dir():
         return {}
+    wanted = [key for key, setting in DERIVED_SETTINGS.items() if setting not in values]
+    derived = derived_folders(kind, task_dir, wanted)
     added = {}
-    if "syn_task" not in values:
-        synthetic = derived_folder(kind, task_dir, "synthetic_task")
-        if synthetic:
-            added["syn_task"] = synthetic
-    if "eval_root" not in values:
-        eval_root = derived_folder(kind, task_dir, "eval_root")
-        if eval_root and Path(eval_root).is_dir():
-            added["eval_root"] = eval_root
+    if derived.get("synthetic_task"):
+        added["syn_task"] = derived["synthetic_task"]
+    eval_root = derived.get("eval_root")
+    if eval_root and Path(eval_root).is_dir():
+        added["eval_root"] = eval_root
     return added
 
 
