@@ -30,10 +30,11 @@ def one_forward_per_candidate(model, items: Sequence[Encoded]) -> list[int]:
 
 def measure_eval(model, tokenizer, config: BenchConfig, device: torch.device):
     calls = {}
+    batch_size = config.eval_bs
     for task in EVAL_TASKS:
         spec, items = dev_items(tokenizer, task, config.eval_examples, config.seed)
         calls[f"{task}/batched"] = lambda i=items, s=spec: evaluate(
-            model, tokenizer, i, s, batch_size=config.eval_bs
+            model, tokenizer, i, s, batch_size=batch_size
         )
         calls[f"{task}/one_per_candidate"] = lambda i=items: one_forward_per_candidate(model, i)
     seconds = time_rounds(calls, max(1, config.rounds // 2), device)
