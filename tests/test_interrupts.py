@@ -10,17 +10,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers.sweep import job_results, probe_events, run_sweep, start_sweep, write_probe
-
-
-def _wait_for_starts(log: Path, count: int, timeout: float = 60) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        starts = [e for e in probe_events(log) if e["event"] == "start"]
-        if len(starts) >= count:
-            return starts
-        time.sleep(0.1)
-    raise AssertionError(f"{count} jobs did not start in {timeout} s")
+from helpers.sweep import (
+    job_results,
+    probe_events,
+    run_sweep,
+    start_sweep,
+    wait_for_starts,
+    write_probe,
+)
 
 
 def _assert_gone(pids: list[int], timeout: float = 10) -> None:
@@ -47,7 +44,7 @@ def test_signal_ends_every_training_process(
         f"output_root={tmp_path}", *(["hydra.launcher.n_jobs=2"] if launcher == "joblib" else []),
         env={"PROBE_LOG": str(log), "SLEEP": "60"},
     )  # fmt: skip
-    starts = _wait_for_starts(log, running)
+    starts = wait_for_starts(log, running)
     if signum == signal.SIGINT:
         # Ctrl-C in a terminal reaches the whole foreground process group: the app and its workers.
         for process in [psutil.Process(sweep.pid), *psutil.Process(sweep.pid).children()]:

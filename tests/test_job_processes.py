@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers.sweep import probe_events, run_sweep, start_sweep, write_probe
+from helpers.sweep import run_sweep, start_sweep, wait_for_starts, write_probe
 
 from zo_sweep.summary.job_row import read_job_row
 from zo_sweep.sweep.process import run_process_group
@@ -45,16 +45,6 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-
-
-def _wait_for_starts(log: Path, count: int, timeout: float = 60) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        starts = [e for e in probe_events(log) if e["event"] == "start"]
-        if len(starts) >= count:
-            return starts
-        time.sleep(0.1)
-    raise AssertionError(f"{count} jobs did not start in {timeout} s")
 
 
 def test_children_a_script_leaves_behind_end_with_it(tmp_path: Path) -> None:
@@ -112,7 +102,7 @@ def test_sigkill_of_the_sweep_leaves_no_process_of_its_jobs(
         *(["hydra.launcher.n_jobs=2"] if launcher == "joblib" else []),
         env={"PROBE_LOG": str(log), "SLEEP": "120"},
     )  # fmt: skip
-    starts = _wait_for_starts(log, running)
+    starts = wait_for_starts(log, running)
     sweep.kill()
     sweep.wait(timeout=30)  # not communicate(): joblib's workers hold the pipes a moment longer
     assert _wait_until_gone([event["pid"] for event in starts], timeout=10) == []

@@ -138,3 +138,15 @@ def run_held_sweep(
         hold.unlink()
     stdout, stderr = sweep.communicate(timeout=timeout)
     return sweep.returncode, stdout, stderr
+
+
+def wait_for_starts(log: Path, count: int, timeout: float = 60) -> list[dict[str, Any]]:
+    """The probes' start events, once at least `count` jobs have started."""
+    starts: list[dict[str, Any]] = []
+
+    def started() -> bool:
+        starts[:] = [event for event in probe_events(log) if event["event"] == "start"]
+        return len(starts) >= count
+
+    wait_for(started, f"{count} jobs starting", timeout)
+    return starts
