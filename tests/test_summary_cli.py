@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,21 +53,21 @@ def test_module_entry_point_prints_the_compare_table(archive: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     header, _, row = completed.stdout.splitlines()[:3]
-    assert header.split() == [
+    # The names the figures use (conf/'s `display:`), and what the cells measure.
+    assert re.split(r"\s{2,}", header.strip()) == [
         "model",
         "task",
-        "zo",
-        "original",
-        "zo",
-        "synthetic",
-        "zo",
-        "synthetic-original",
-        "fo_lora",
-        "original",
+        "metric",
+        "MeZO original",
+        "MeZO synthetic",
+        "MeZO synthetic - original",
+        "LoRA original",
     ]
     assert row.split() == [
-        "llama1b",
-        "copa",
+        "Llama-3.2-1B",
+        "COPA",
+        "test",
+        "accuracy",
         *("0.650", "±", "0.071", "(n=2)"),
         *("0.750", "±", "0.071", "(n=2)"),
         "+0.100",
@@ -80,9 +81,10 @@ def test_csv_of_the_best_view(archive: Path, capsys: pytest.CaptureFixture[str])
     )
     table = pd.read_csv(io.StringIO(out)).set_index(["method", "data"])
     assert code == 0
-    assert table.loc[("zo", "original"), "seeds"] == 2
-    assert table.loc[("zo", "original"), "test_mean"] == pytest.approx(0.65)
-    assert table.loc[("fo_lora", "original"), "seeds"] == 1
+    assert table.loc[("MeZO", "original"), "seeds"] == 2
+    assert table.loc[("MeZO", "original"), "test_mean"] == pytest.approx(0.65)
+    assert table.loc[("LoRA", "original"), "seeds"] == 1
+    assert set(table["model"]) == {"Llama-3.2-1B"} and set(table["metric"]) == {"accuracy"}
 
 
 def test_json_markdown_latex_and_terminal_formats(
@@ -98,7 +100,7 @@ def test_json_markdown_latex_and_terminal_formats(
     _, out, _ = run_cli(
         capsys, str(archive), "--view", "compare", "--format", "latex", "--purpose", "paper"
     )
-    assert "\\begin{tabular}" in out and "zo synthetic-original" in out
+    assert "\\begin{tabular}" in out and "MeZO synthetic - original" in out
     _, out, _ = run_cli(capsys, str(archive), "--view", "failures", "--purpose", "paper")
     assert out.splitlines()[2].split()[-3:-1] == ["failed", "OOM"]
 

@@ -77,10 +77,20 @@ def test_where_and_how_a_job_ran_is_not_part_of_its_configuration() -> None:
     )
 
 
-def test_a_run_that_never_beat_zero_shot_is_flagged(tmp_path: Path) -> None:
+def test_only_a_cell_whose_every_seed_was_best_at_step_0_never_beat_zero_shot(
+    tmp_path: Path,
+) -> None:
     write_job(tmp_path, seed=0, result=ok_result(0.5, 0.5, best_step=0))
     write_job(tmp_path, seed=1, result=ok_result(0.6, 0.6, best_step=100))
     frame = load(tmp_path)
-    assert views.best(frame).loc[0, "flag"] == "never beat zero-shot (1/2 seeds)"
+    assert views.best(frame).loc[0, "flag"] == "best at step 0 in 1/2 seeds"
     cell = views.compare(frame).loc[0, "zo original"]
-    assert cell.never_beat_zero_shot and cell.text().endswith("†")
+    assert not cell.never_beat_zero_shot and cell.as_record()["never_beat_zero_shot"] is False
+    assert cell.text() == "0.550 ± 0.071 (n=2, 1 at step 0)"
+    assert cell.as_record()["seeds_at_step_0"] == 1
+
+    write_job(tmp_path, seed=1, result=ok_result(0.5, 0.5, best_step=0))
+    frame = load(tmp_path)
+    assert views.best(frame).loc[0, "flag"] == "never beat zero-shot (2/2 seeds)"
+    cell = views.compare(frame).loc[0, "zo original"]
+    assert cell.never_beat_zero_shot and cell.text() == "0.500 ± 0.000 (n=2)†"

@@ -76,12 +76,14 @@ def test_compare_has_method_x_data_columns_and_synthetic_minus_original(tmp_path
     assert list(table.columns) == [
         "model",
         "task",
+        "metric",
         "zo original",
         "zo synthetic",
         "zo synthetic-original",
         "fo_full original",
     ]
     copa = table.set_index("task").loc["copa"]
+    assert copa["metric"] == "test accuracy"
     assert copa["zo original"].mean == pytest.approx(0.67)
     assert copa["zo original"].std == pytest.approx(0.02) and copa["zo original"].seeds == 3
     assert copa["zo synthetic"].mean == pytest.approx(0.69)

@@ -82,12 +82,14 @@ def _temp_file_beside(path: Path) -> tuple[int, Path]:
 def read_result(job_dir: str | Path) -> dict[str, Any] | None:
     """result.json of a job, or None if it has none. Raises ValueError if it is corrupt."""
     path = Path(job_dir) / RESULT_FILE
-    if not path.exists():
-        return None
     try:
         payload = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: corrupt result file ({err})") from err
+    except OSError as err:  # a directory in its place, no permission: as corrupt as bad JSON
+        raise ValueError(f"{path}: unreadable result file ({err.strerror or err})") from err
     if not isinstance(payload, dict):
         raise ValueError(f"{path}: corrupt result file (not a JSON object)")
     return payload
@@ -101,10 +103,11 @@ def append_metrics(job_dir: str | Path, record: dict[str, Any]) -> None:
 
 def read_metrics(job_dir: str | Path) -> list[dict[str, Any]]:
     """All readable lines of metrics.jsonl; a truncated last line (a killed job) is skipped."""
-    path = Path(job_dir) / METRICS_FILE
-    if not path.exists():
+    try:
+        text = (Path(job_dir) / METRICS_FILE).read_text(errors="replace")
+    except OSError:  # none yet, or something else in its place
         return []
-    return json_lines(path.read_text(errors="replace"))
+    return json_lines(text)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

@@ -10,9 +10,11 @@ import math
 from dataclasses import dataclass
 
 PLAIN, MARKDOWN, LATEX = "plain", "markdown", "latex"
-# The mark of a result whose best dev step was 0: training never beat zero-shot.
+# The mark of a result whose best dev step was 0 in every seed: training never beat zero-shot.
 STEP_0_MARK = {PLAIN: "†", MARKDOWN: "†", LATEX: r"$^\dagger$"}
-STEP_0_NOTE = "† best dev at step 0: training never beat zero-shot"
+STEP_0_NOTE = "† best dev at step 0 in every seed: training never beat zero-shot"
+# Where only some seeds never beat zero-shot, the cell says how many: (n=3, 1 at step 0).
+SOME_AT_STEP_0_NOTE = "k at step 0: k of the n seeds had their best dev at step 0 (zero-shot)"
 PLUS_MINUS = {PLAIN: "±", MARKDOWN: "±", LATEX: r"$\pm$"}
 
 
@@ -24,6 +26,30 @@ def signed(value: float, percent: bool) -> str:
     return f"{value * 100:+.1f}" if percent else f"{value:+.3f}"
 
 
+# The fields of `numbers` that count seeds (integers).
+COUNT_FIELDS = (" n", " n at step 0")
+
+
+def numbers(cell: object, percent: bool = False) -> dict[str, float | int | None]:
+    """A rich cell's numbers by column suffix (csv), metrics in percent when asked for;
+    an empty cell gives empty fields."""
+    scale = 100.0 if percent else 1.0
+
+    def scaled(value: float | None) -> float | None:
+        return None if value is None or math.isnan(value) else value * scale
+
+    if isinstance(cell, Measure):
+        return {
+            " mean": scaled(cell.mean),
+            " std": scaled(cell.std),
+            " n": cell.seeds,
+            " n at step 0": cell.seeds_at_step_0,
+        }
+    if isinstance(cell, Delta):
+        return {"": scaled(cell.value), " low": scaled(cell.low), " high": scaled(cell.high)}
+    return {}
+
+
 @dataclass(frozen=True)
 class Measure:
     """The test metric of one configuration over its seeds."""
@@ -31,8 +57,17 @@ class Measure:
     mean: float
     std: float | None
     seeds: int
-    never_beat_zero_shot: bool = False
+    seeds_at_step_0: int = 0  # seeds whose best dev step was 0
     best: bool = False  # the best of its table row
+
+    @property
+    def never_beat_zero_shot(self) -> bool:
+        """Every seed was best at step 0 (one seed that learned is a gain, if a shaky one)."""
+        return self.seeds > 0 and self.seeds_at_step_0 == self.seeds
+
+    @property
+    def some_at_step_0(self) -> bool:
+        return 0 < self.seeds_at_step_0 < self.seeds
 
     def text(self, style: str = PLAIN, percent: bool = False) -> str:
         text = number(self.mean, percent)
@@ -42,7 +77,8 @@ class Measure:
             text = f"**{text}**"
         elif self.best and style == LATEX:
             text = rf"\textbf{{{text}}}"
-        text += f" (n={self.seeds})"
+        at_step_0 = f", {self.seeds_at_step_0} at step 0" if self.some_at_step_0 else ""
+        text += f" (n={self.seeds}{at_step_0})"
         if self.never_beat_zero_shot:
             text += STEP_0_MARK[style]
         return text
@@ -52,6 +88,7 @@ class Measure:
             "mean": self.mean,
             "std": self.std,
             "seeds": self.seeds,
+            "seeds_at_step_0": self.seeds_at_step_0,
             "never_beat_zero_shot": self.never_beat_zero_shot,
         }
 

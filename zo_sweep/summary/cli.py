@@ -6,10 +6,11 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
-from zo_sweep.summary import progress, render, views
+from zo_sweep.summary import presentation, progress, render, views
 from zo_sweep.summary.load import DEFAULT_DIR, SummaryWarning, load
 
 # --<option> VALUE keeps the rows whose column equals one of the (comma-separated) values.
@@ -27,6 +28,13 @@ class UsageError(Exception):
     """A mistake on the command line, reported as one line."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line on stderr (exit 2), not the usage block first."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -37,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         description="Summarise sweep job directories: one row per job, best lr, comparisons, failures.",
     )
@@ -83,6 +91,11 @@ def run(args: argparse.Namespace) -> int:
     missing = [str(d) for d in dirs if not d.exists()]
     if missing:
         raise UsageError(f"no such directory: {', '.join(missing)}")
+    files = [str(d) for d in dirs if not d.is_dir()]
+    if files:
+        raise UsageError(f"not a directory: {', '.join(files)} (give the folder that holds jobs)")
+    if args.plot:
+        _make_folder(args.plot, "--plot")  # before any table is printed
     frame = filter_rows(load_reporting_warnings(dirs), args)
     if frame.empty:
         print(f"no jobs found under {', '.join(map(str, dirs))} (after filters)", file=sys.stderr)
@@ -95,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     table = VIEWS[args.view](frame)
     if args.view == "progress":
         print(progress.headline(table), file=sys.stderr, flush=True)
-    text = render.render(table, render.format_for(args.out, args.format), percent=args.percent)
+    shown = presentation.for_reading(table, args.view, percent=args.percent)
+    text = render.render(shown, render.format_for(args.out, args.format), percent=args.percent)
     if args.out:
         _write_table(args.out, text)
         print(f"wrote {args.out} ({len(table)} rows)", file=sys.stderr)
@@ -104,7 +118,12 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from zo_sweep.summary.plots import write_plots  # matplotlib only when asked for
 
-        written = write_plots(frame, args.plot, file_format=args.plot_format)
+        try:
+            written = write_plots(
+                frame, args.plot, file_format=args.plot_format, percent=args.percent
+            )
+        except OSError as err:
+            raise UsageError(f"--plot: cannot write to {args.plot}: {_reason(err)}") from None
         print(f"wrote {len(written)} plots to {args.plot}", file=sys.stderr)
     return 0
 
@@ -135,7 +154,18 @@ def _write_table(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     except OSError as err:
-        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+        raise UsageError(f"cannot write {path}: {_reason(err)}") from None
+
+
+def _make_folder(path: Path, option: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{option}: cannot create the folder {path}: {_reason(err)}") from None
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or str(err)
 
 
 def export(frame: pd.DataFrame, kind: str, dest: str) -> int:

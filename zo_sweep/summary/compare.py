@@ -29,7 +29,7 @@ def compare_table(
     """`winners`: one row per cell, the best lr's configuration (views.best_configs)."""
     index = ["model", "task", *variants]
     if winners.empty:
-        return pd.DataFrame(columns=index)
+        return pd.DataFrame(columns=[*index, "metric"])
     winners = winners.copy()
     for key in variants:
         winners[key] = identity.setting_column(winners, key)
@@ -43,10 +43,18 @@ def compare_table(
     rows = []
     for key, group in winners.groupby(index, sort=True, dropna=False):
         row = dict(zip(index, key, strict=True))
+        row["metric"] = _metric_name(group)
         row.update(_row_cells(group.set_index(["method", "dataset"]), resamples))
         rows.append(row)
     table = pd.DataFrame(rows)
-    return table[index + _column_order(table.columns.drop(index))]
+    keys = [*index, "metric"]
+    return table[keys + _column_order(table.columns.drop(keys))]
+
+
+def _metric_name(configs: pd.DataFrame) -> str:
+    """What the row's cells measure: the test metric of its task (`test accuracy`)."""
+    names = configs["metric"].dropna().unique()
+    return f"test {' / '.join(sorted(map(str, names)))}" if len(names) else "test metric"
 
 
 def _row_cells(configs: pd.DataFrame, resamples: int) -> dict[str, object]:
@@ -84,7 +92,7 @@ def _measure(config: pd.Series) -> Measure:
         mean=float(config["test_mean"]),
         std=None if pd.isna(std) else float(std),
         seeds=int(config["seeds"]),
-        never_beat_zero_shot=bool(config["seeds_at_step_0"]),
+        seeds_at_step_0=int(config["seeds_at_step_0"]),
     )
 
 

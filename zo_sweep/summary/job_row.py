@@ -6,6 +6,7 @@ an archive reads thousands of them) and `result.json` through `zo_sweep.records`
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -47,6 +48,8 @@ CONFIG_FIELDS = {
     "num_train": "num_train",
 }
 RESULT_FIELDS = (*schema.RESULT_COLUMNS, "skipped_from", "config_hash")
+# Fields of result.json that must be finite numbers where present (null means "none").
+NUMBER_FIELDS = [column for column in schema.RESULT_COLUMNS if column in schema.NUMBER_COLUMNS]
 # Fields the record says best and the config says otherwise (a job without a record yet).
 RECORD_OVER_CONFIG = ("data_id",)
 
@@ -65,6 +68,8 @@ def read_job_row(job_dir: Path, *, now: float | None = None) -> tuple[dict[str, 
         row[schema.SETTINGS] = identity.training_settings(config)
     except RowProblem as problem:
         problems.append(str(problem))
+        # Without its config a job still belongs to the study its folder sits in.
+        row["purpose"] = path_purpose(job_dir)
     try:
         result = read_result(job_dir)
     except RowProblem as problem:
@@ -72,6 +77,7 @@ def read_job_row(job_dir: Path, *, now: float | None = None) -> tuple[dict[str, 
         result = None
     if result is not None:
         row.update(result_fields(result))
+        problems += [f"{job_dir / records.RESULT_FILE}: {problem}" for problem in bad_fields(row)]
     if problems:
         row["status"] = schema.CORRUPT
         row["error"] = problems[-1]
@@ -92,6 +98,11 @@ def read_result(job_dir: Path) -> dict[str, Any] | None:
         return None
     if not result.get("status"):
         raise RowProblem(f"{job_dir / records.RESULT_FILE}: corrupt result file (no status)")
+    if result["status"] not in records.STATUSES:
+        raise RowProblem(
+            f"{job_dir / records.RESULT_FILE}: corrupt result file "
+            f"(unknown status {result['status']!r}; known: {', '.join(records.STATUSES)})"
+        )
     if result["status"] == records.SKIPPED and result.get("best_dev") is None:
         result = {**_source_result(result.get("skipped_from")), **_present(result)}
     return result
@@ -103,6 +114,22 @@ def result_fields(result: dict[str, Any]) -> dict[str, Any]:
     fields["status"] = result["status"]
     fields["error"] = _last_line(result.get("error")) or _last_line(result.get("error_tail"))
     return fields
+
+
+def bad_fields(row: dict[str, Any]) -> list[str]:
+    """Blank the numbers of a result that are no finite numbers (inf, text), naming each."""
+    problems = []
+    for key in NUMBER_FIELDS:
+        value = row.get(key)
+        if value is None or _is_finite_number(value):
+            continue
+        problems.append(f"{key} is {value!r}, not a finite number")
+        row[key] = None
+    return problems
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _source_result(source: Any) -> dict[str, Any]:
@@ -145,6 +172,18 @@ def path_timestamp(job_dir: Path) -> str | None:
         match = TIMESTAMP_PART.match(part)
         if match:
             return match.group(1)
+    return None
+
+
+def path_purpose(job_dir: Path) -> str | None:
+    """The purpose folder of the output layout: the one above the sweep's timestamp folder
+    (`<purpose>/<timestamp>/<model>/<cell>/<job>`), or three above a single run's own
+    timestamped folder (`<purpose>/<model>/<cell>/<timestamp>`)."""
+    parts = job_dir.parts
+    for index in range(len(parts) - 1, 0, -1):
+        if TIMESTAMP_PART.match(parts[index]):
+            above = index - 3 if index == len(parts) - 1 else index - 1
+            return parts[above] if above >= 0 else None
     return None
 
 

@@ -45,7 +45,8 @@ def progress(frame: pd.DataFrame) -> pd.DataFrame:
             {
                 **{key: row.get(key) for key in ("purpose", "timestamp", *schema.CELL)},
                 "job": job.name,
-                "state": job.state,
+                # A record the summary found corrupt (unknown status, inf metrics) is that.
+                "state": schema.CORRUPT if row.get("status") == schema.CORRUPT else job.state,
                 "step": job.step,
                 "steps": job.steps,
                 "loss": job.loss,

@@ -59,7 +59,7 @@ def as_latex(frame: pd.DataFrame, percent: bool = False) -> str:
 
 
 def as_csv(frame: pd.DataFrame, percent: bool = False) -> str:
-    return _plain_cells(frame, percent).to_csv(index=False)
+    return _numbers_in_columns(frame, percent).to_csv(index=False)
 
 
 def as_json(frame: pd.DataFrame, percent: bool = False) -> str:
@@ -109,12 +109,22 @@ def _display(frame: pd.DataFrame, style: str, percent: bool) -> pd.DataFrame:
     return shown
 
 
-def _plain_cells(frame: pd.DataFrame, percent: bool) -> pd.DataFrame:
-    shown = _with_text_timestamps(frame).astype("object")
+def _numbers_in_columns(frame: pd.DataFrame, percent: bool) -> pd.DataFrame:
+    """Each rich cell's numbers in columns of their own (`<column> mean`, `<column> std`, ...),
+    so that a spreadsheet reads numbers, not text."""
+    shown = _with_text_timestamps(frame)
+    parts = []
     for column in shown.columns:
-        if _is_rich(frame[column]):
-            shown[column] = shown[column].map(lambda value: _cell(value, cells.PLAIN, percent))
-    return shown
+        if not _is_rich(frame[column]):
+            parts.append(shown[[column]])
+            continue
+        fields = pd.DataFrame(
+            [cells.numbers(value, percent) for value in frame[column]], index=frame.index
+        )
+        counts = [field for field in fields.columns if field in cells.COUNT_FIELDS]
+        fields[counts] = fields[counts].astype("Int64")  # 2, not 2.0, beside an empty cell
+        parts.append(fields.add_prefix(str(column)))
+    return pd.concat(parts, axis=1) if parts else shown
 
 
 def _is_rich(values: pd.Series) -> bool:
@@ -129,12 +139,15 @@ def _align(frame: pd.DataFrame) -> list[str]:
 
 
 def _notes(frame: pd.DataFrame) -> list[str]:
-    flagged = any(
-        isinstance(value, Measure) and value.never_beat_zero_shot
-        for column in frame.columns
-        for value in frame[column]
-    )
-    return [cells.STEP_0_NOTE] if flagged else []
+    measures = [
+        value for column in frame.columns for value in frame[column] if isinstance(value, Measure)
+    ]
+    notes = []
+    if any(measure.never_beat_zero_shot for measure in measures):
+        notes.append(cells.STEP_0_NOTE)
+    if any(measure.some_at_step_0 for measure in measures):
+        notes.append(cells.SOME_AT_STEP_0_NOTE)
+    return notes
 
 
 def _escape_pipe(text: str) -> str:

@@ -29,6 +29,7 @@ RUNS_COLUMNS = [
     "steps",
     "seed",
     "status",
+    "metric",
     "zero_shot_dev",
     "best_dev",
     "best_step",
@@ -178,10 +179,12 @@ def _finished(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _step_0_flag(config: pd.Series) -> str:
-    at_step_0 = int(config["seeds_at_step_0"])
+    at_step_0, seeds = int(config["seeds_at_step_0"]), int(config["seeds"])
     if not at_step_0:
         return ""
-    return f"never beat zero-shot ({at_step_0}/{int(config['seeds'])} seeds)"
+    if at_step_0 == seeds:
+        return f"never beat zero-shot ({at_step_0}/{seeds} seeds)"
+    return f"best at step 0 in {at_step_0}/{seeds} seeds"
 
 
 def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
