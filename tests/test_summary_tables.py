@@ -3,6 +3,7 @@ compiles and markdown that survives `|`."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,8 @@ import pytest
 from test_summary_support import ok_result, write_job
 
 from zo_sweep import records
-from zo_sweep.summary import bootstrap, load, render, views
+from zo_sweep.summary import bootstrap, cells, load, render, views
+from zo_sweep.summary.cli import main
 from zo_sweep.summary.latex import escape
 
 TEST_SIZE = 200
@@ -136,3 +138,68 @@ def test_latex_compare_table_compiles(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stdout[-3000:]
     assert (tmp_path / "table.pdf").exists()
+
+
+def test_csv_keeps_compare_numbers_as_numbers_in_their_own_columns(tmp_path: Path) -> None:
+    paired_sweep(tmp_path, gain=0.3)
+    write_job(tmp_path, method="fo_lora", seed=0, result=ok_result(0.5, 0.5, best_step=0))
+    write_job(tmp_path, method="fo_lora", seed=1, result=ok_result(0.6, 0.6))
+    table = views.compare(load(tmp_path))
+    csv = pd.read_csv(io.StringIO(render.render(table, "csv", percent=True)))
+    synthetic = table.loc[0, "zo synthetic"]
+    assert list(csv.columns) == [
+        "model", "task", "metric",
+        "zo original mean", "zo original std", "zo original n", "zo original n at step 0",
+        "zo synthetic mean", "zo synthetic std", "zo synthetic n", "zo synthetic n at step 0",
+        "zo synthetic-original", "zo synthetic-original low", "zo synthetic-original high",
+        "fo_lora original mean", "fo_lora original std", "fo_lora original n",
+        "fo_lora original n at step 0",
+    ]  # fmt: skip
+    row = csv.iloc[0]
+    assert row["zo synthetic mean"] == pytest.approx(synthetic.mean * 100)
+    assert row["zo synthetic std"] == pytest.approx(synthetic.std * 100)
+    assert row["zo synthetic n"] == 2 and row["fo_lora original n at step 0"] == 1
+    assert all(pd.api.types.is_numeric_dtype(csv[c]) for c in csv.columns[3:])
+
+
+def test_percent_holds_in_every_view(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_job(
+        tmp_path, seed=0, result=ok_result(0.7, 0.6), metrics=[{"step": 0, "dev_accuracy": 0.5}]
+    )
+    write_job(tmp_path, seed=1, result=ok_result(0.8, 0.7))
+    wanted = {
+        "runs": ("best_dev (%)", [70.0, 80.0]),
+        "best": ("dev_mean (%)", [75.0]),
+        "progress": ("dev (%)", [50.0, None]),
+    }
+    for view, (column, values) in wanted.items():
+        assert main([str(tmp_path), "--view", view, "--format", "csv", "--percent"]) == 0
+        table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+        assert [None if pd.isna(v) else v for v in table[column]] == pytest.approx(values)
+    assert main([str(tmp_path), "--view", "compare", "--percent"]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy (%)" in out and "65.0 ± 7.1 (n=2)" in out
+    assert main([str(tmp_path), "--view", "failures", "--percent"]) == 0
+
+
+def test_some_seeds_at_step_0_are_counted_not_marked(tmp_path: Path) -> None:
+    write_job(tmp_path, seed=0, result=ok_result(0.5, 0.5, best_step=0))
+    write_job(tmp_path, seed=1, result=ok_result(0.7, 0.7))
+    write_job(tmp_path, method="fo_lora", result=ok_result(0.5, 0.5, best_step=0))
+    markdown = render.render(views.compare(load(tmp_path)), "markdown")
+    assert "**0.600 ± 0.141** (n=2, 1 at step 0)" in markdown and "0.500 (n=1)†" in markdown
+    assert cells.STEP_0_NOTE in markdown and cells.SOME_AT_STEP_0_NOTE in markdown
+
+
+def test_the_papers_tables_use_display_names_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paired_sweep(tmp_path, gain=0.3)
+    for fmt in ("latex", "markdown", "csv", "json", "table"):
+        assert main([str(tmp_path), "--view", "compare", "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "Llama-3.2-1B" in out and "COPA" in out and "MeZO synthetic - original" in out
+        assert "llama1b" not in out and "zo original" not in out
+    # The runs view names jobs by the ids that --method and the overrides take.
+    assert main([str(tmp_path), "--view", "runs"]) == 0
+    assert "llama1b" in capsys.readouterr().out
