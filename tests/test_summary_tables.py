@@ -4,6 +4,7 @@ compiles and markdown that survives `|`."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -179,6 +180,9 @@ def test_percent_holds_in_every_view(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main([str(tmp_path), "--view", "compare", "--percent"]) == 0
     out = capsys.readouterr().out
     assert "test accuracy (%)" in out and "65.0 ± 7.1 (n=2)" in out
+    assert main([str(tmp_path), "--view", "compare", "--format", "json", "--percent"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["MeZO original"]["mean"] == pytest.approx(65.0)
     assert main([str(tmp_path), "--view", "failures", "--percent"]) == 0
 
 

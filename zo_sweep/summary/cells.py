@@ -33,20 +33,17 @@ COUNT_FIELDS = (" n", " n at step 0")
 def numbers(cell: object, percent: bool = False) -> dict[str, float | int | None]:
     """A rich cell's numbers by column suffix (csv), metrics in percent when asked for;
     an empty cell gives empty fields."""
-    scale = 100.0 if percent else 1.0
-
-    def scaled(value: float | None) -> float | None:
-        return None if value is None or math.isnan(value) else value * scale
-
     if isinstance(cell, Measure):
+        record = cell.as_record(percent)
         return {
-            " mean": scaled(cell.mean),
-            " std": scaled(cell.std),
-            " n": cell.seeds,
-            " n at step 0": cell.seeds_at_step_0,
+            " mean": record["mean"],
+            " std": record["std"],
+            " n": record["seeds"],
+            " n at step 0": record["seeds_at_step_0"],
         }
     if isinstance(cell, Delta):
-        return {"": scaled(cell.value), " low": scaled(cell.low), " high": scaled(cell.high)}
+        record = cell.as_record(percent)
+        return {"": record["value"], " low": record["low"], " high": record["high"]}
     return {}
 
 
@@ -83,10 +80,11 @@ class Measure:
             text += STEP_0_MARK[style]
         return text
 
-    def as_record(self) -> dict:
+    def as_record(self, percent: bool = False) -> dict:
+        scale = 100.0 if percent else 1.0
         return {
-            "mean": self.mean,
-            "std": self.std,
+            "mean": self.mean * scale,
+            "std": None if self.std is None else self.std * scale,
             "seeds": self.seeds,
             "seeds_at_step_0": self.seeds_at_step_0,
             "never_beat_zero_shot": self.never_beat_zero_shot,
@@ -107,5 +105,9 @@ class Delta:
             text += f" [{number(self.low, percent)}, {number(self.high, percent)}]"
         return text
 
-    def as_record(self) -> dict:
-        return {"value": self.value, "low": self.low, "high": self.high}
+    def as_record(self, percent: bool = False) -> dict:
+        scale = 100.0 if percent else 1.0
+        return {
+            key: None if value is None else value * scale
+            for key, value in (("value", self.value), ("low", self.low), ("high", self.high))
+        }

@@ -66,7 +66,7 @@ def as_json(frame: pd.DataFrame, percent: bool = False) -> str:
     shown = _with_text_timestamps(frame)
     for column in shown.columns:
         if _is_rich(frame[column]):
-            shown[column] = shown[column].map(_as_record)
+            shown[column] = shown[column].map(lambda value: _as_record(value, percent))
     return shown.to_json(orient="records", indent=2)
 
 
@@ -154,8 +154,8 @@ def _escape_pipe(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _as_record(value: object) -> object:
-    return value.as_record() if isinstance(value, RICH_CELLS) else None
+def _as_record(value: object, percent: bool) -> object:
+    return value.as_record(percent) if isinstance(value, RICH_CELLS) else None
 
 
 def _cell(value: object, style: str = cells.PLAIN, percent: bool = False) -> str:
