@@ -81,7 +81,7 @@ def test_summary_shows_old_rows(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert sorted(frame["status"]) == ["incomplete", "legacy", "legacy"]
     assert summary_main([str(results), "--view", "best", "--format", "csv"]) == 0
     best = capsys.readouterr().out.splitlines()
-    assert len(best) == 3 and best[1].startswith("llama1b,copa,zo,original")
+    assert len(best) == 3 and best[1].startswith("Llama-3.2-1B,COPA,MeZO,original")
 
 
 def test_import_results_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
