@@ -70,14 +70,10 @@ def test_learning_curves_draw_a_mean_with_a_band_per_data_kind_and_its_own_zero_
     figure = figures[0]
     assert figure.get_suptitle() == ""  # the caption is the paper's
     assert [axis.get_title() for axis in figure.axes] == ["MeZO", "LoRA"]
-    for axis in figure.axes:
+    for number, axis in enumerate(figure.axes):
         legend = [text.get_text() for text in axis.get_legend().get_texts()]
-        assert legend == [
-            "original, lr 1e-06 (2 seeds)",
-            "synthetic, lr 1e-06 (2 seeds)",
-            "range over seeds",
-            "zero-shot (mean over seeds)",
-        ]
+        keys = ["range over seeds", "zero-shot (mean over seeds)"] if number == 0 else []
+        assert legend == ["original, lr 1e-06 (2 seeds)", "synthetic, lr 1e-06 (2 seeds)", *keys]
         means = [line for line in axis.get_lines() if line.get_linestyle() == "-"]
         zero_shot = [line for line in axis.get_lines() if line.get_linestyle() == "--"]
         assert len(means) == 2 and len(zero_shot) == 2 and len(axis.collections) == 2

@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out} ({len(table)} rows)", file=sys.stderr)
     else:
         sys.stdout.write(text)
+        sys.stdout.flush()  # the table before what follows on stderr
     if args.plot:
         from zo_sweep.summary.plots import write_plots  # matplotlib only when asked for
 

@@ -90,7 +90,7 @@ def plot_learning_curves(
         squeeze=False,
     )
     scale = 100.0 if percent else 1.0
-    for axis, method in zip(axes[0], methods, strict=True):
+    for panel_number, (axis, method) in enumerate(zip(axes[0], methods, strict=True)):
         panel = cells[cells["method"] == method]
         panel = panel.sort_values("data", key=lambda kinds: kinds.map(_data_rank), kind="stable")
         for number, (_, config) in enumerate(panel.iterrows()):
@@ -101,8 +101,9 @@ def plot_learning_curves(
         axis.set_xlabel("step")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
         axis.grid(True, alpha=0.3)
-        handles = axis.get_legend_handles_labels()[0]
-        axis.legend(handles=[*handles, *_key_handles()], fontsize="small")
+        # The band and the dashed line are explained once, in the first panel.
+        keys = _key_handles() if panel_number == 0 else []
+        axis.legend(handles=[*axis.get_legend_handles_labels()[0], *keys], fontsize="small")
     axes[0][0].set_ylabel(_metric_label("dev", cells, percent))
     _save(figure, path)
     return True
