@@ -70,7 +70,7 @@ def test_views_and_plots_on_the_sweep(sweep_root: Path, tmp_path: Path) -> None:
     frame = load(sweep_root)
     best = views.best(frame)
     assert len(best) == 1 and best.loc[0, "configs_tried"] == 2
-    assert list(views.compare(frame).columns) == ["model", "task", "fo_lora original"]
+    assert list(views.compare(frame).columns) == ["model", "task", "metric", "fo_lora original"]
     assert views.failures(frame).empty
     names = sorted(path.name for path in write_plots(frame, tmp_path))
     assert names == ["curves_tiny_sst2.png", "lr_tiny_sst2.png"]
