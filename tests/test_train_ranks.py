@@ -1,0 +1,148 @@
+"""The trainer as 2 gloo ranks on the CPU under torchrun (`python -m zo_sweep.train.launch`):
+one rank's steps, predictions and records; a failing rank ends the run with its error; SIGTERM,
+then the same command goes on from the checkpoint as if never stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT
+
+from zo_sweep import records
+from zo_sweep.train.checkpoint import PROGRESS_FILE
+from zo_sweep.train.cli import main
+
+LAUNCH_TIMEOUT = 240  # two ranks importing torch and transformers on a busy 2-core machine
+
+
+def trainer_args(model: Path, out: Path, **settings: object) -> list[str]:
+    values = {
+        "model": model,
+        "task": "copa",
+        "trainer": "regular",
+        "mode": "ft",
+        "lr": 1e-3,
+        "bs": 3,
+        "steps": 4,
+        "train": 24,
+        "dev": 8,
+        "eval": 12,
+        "eval_bs": 5,
+        "eval_steps": 2,
+        "log_steps": 1,
+        "device": "cpu",
+        "output_dir": out,
+        **settings,
+    }
+    return [
+        arg for key, value in values.items() for arg in (f"--{key.replace('_', '-')}", str(value))
+    ]
+
+
+def launch(
+    args: list[str], *, fault: str = "", stamp: Path | None = None
+) -> subprocess.CompletedProcess:
+    """The launcher's 2 ranks, each running the trainer (with FAULT, the faulty one)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "tests")])}
+    module = []
+    if fault:
+        env.update(FAULT=fault, FAULT_STAMP=str(stamp or ""))
+        module = ["--module", "helpers.faulty_trainer"]
+    command = [sys.executable, "-m", "zo_sweep.train.launch", "--nproc-per-node", "2", *module]
+    return subprocess.run(
+        [*command, *args], env=env, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT
+    )
+
+
+def losses(job_dir: Path) -> dict[int, float]:
+    return {line["step"]: line["loss"] for line in records.read_metrics(job_dir) if "loss" in line}
+
+
+def assert_same_curve(job_dir: Path, reference: Path) -> None:
+    assert losses(job_dir).keys() == losses(reference).keys()
+    for step, loss in losses(reference).items():
+        assert losses(job_dir)[step] == pytest.approx(loss, rel=1e-4), f"step {step}"
+    dev = [
+        {k: v for k, v in line.items() if k != "seconds"} for line in records.read_metrics(job_dir)
+    ]
+    one = [
+        {k: v for k, v in line.items() if k != "seconds"}
+        for line in records.read_metrics(reference)
+    ]
+    assert [line for line in dev if "loss" not in line] == [
+        line for line in one if "loss" not in line
+    ]
+
+
+def test_two_ranks_take_the_steps_and_make_the_predictions_of_one(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    # Copa: multi-token candidates and the gold-token loss; 3 examples a step in micro-batches
+    # of one, so one rank of the two has no example of its own in each.
+    settings = {"grad_accum": 3}
+    assert main(trainer_args(tiny_model_dir, tmp_path / "one", **settings)) == 0
+    ranks = launch(trainer_args(tiny_model_dir, tmp_path / "two", **settings))
+    assert ranks.returncode == 0, ranks.stderr[-3000:]
+    assert_same_curve(tmp_path / "two", tmp_path / "one")
+    predictions = (tmp_path / "two" / records.PREDICTIONS_FILE).read_text()
+    assert predictions == (tmp_path / "one" / records.PREDICTIONS_FILE).read_text()
+    result = records.read_result(tmp_path / "two")
+    assert result["world_size"] == 2 and records.read_result(tmp_path / "one")["world_size"] == 1
+    assert result["test_at_best"] == records.read_result(tmp_path / "one")["test_at_best"]
+    # Rank 0 alone writes the records (each line once), and every rank's stderr is prefixed.
+    assert sorted(path.name for path in (tmp_path / "two").iterdir()) == sorted(
+        [records.METRICS_FILE, records.PREDICTIONS_FILE, records.RESULT_FILE]
+    )
+    assert "[rank0]: " in ranks.stderr and "[rank1]: " in ranks.stderr
+    assert ranks.stdout.count("===== Train set") == 1
+
+
+def test_a_rank_that_fails_ends_the_run_at_once_with_its_error(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    stamp = tmp_path / "fault_time"
+    ranks = launch(trainer_args(tiny_model_dir, tmp_path / "job"), fault="1:2:raise", stamp=stamp)
+    ended = time.time()
+    assert ranks.returncode == 1
+    expected = "ChildFailedError: rank 1: RuntimeError: injected fault on rank 1 at step 2"
+    assert ranks.stderr.strip().splitlines()[-1] == expected
+    # What the job records as its error (zo_sweep.sweep.job_result) is that line.
+    assert records.error_line(ranks.stderr.splitlines()) == expected
+    assert ended - float(stamp.read_text()) < 30, "the other rank was stopped, not left waiting"
+    assert not (tmp_path / "job" / records.RESULT_FILE).exists()
+
+
+def test_sigterm_then_the_same_command_goes_on_like_an_uninterrupted_run(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    # LoRA on SST-2: the checkpoint holds the adapters, AdamW's moments and the best state.
+    settings = {
+        "task": "sst2",
+        "mode": "lora",
+        "lr": 1e-2,
+        "bs": 4,
+        "steps": 6,
+        "log_steps": 2,
+        "checkpoint_steps": 2,
+    }
+    args = trainer_args(tiny_model_dir, tmp_path / "job", **settings)
+    stopped = launch(args, fault="0:3:sigterm")  # SIGTERM to the launcher, as SLURM sends it
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    progress = json.loads((tmp_path / "job" / "checkpoint" / PROGRESS_FILE).read_text())
+    assert 3 <= progress["step"] < 6 and progress["world_size"] == 2
+    assert not (tmp_path / "job" / records.RESULT_FILE).exists()
+    went_on = launch(args)
+    assert went_on.returncode == 0, went_on.stderr[-3000:]
+    assert main(trainer_args(tiny_model_dir, tmp_path / "whole", **settings)) == 0
+    assert_same_curve(tmp_path / "job", tmp_path / "whole")
+    assert not (tmp_path / "job" / "checkpoint").exists(), "a finished run keeps no checkpoint"
+    result = records.read_result(tmp_path / "job")
+    whole = records.read_result(tmp_path / "whole")
+    for key in ("best_dev", "best_step", "test_at_best", "final_dev", "steps_done"):
+        assert result[key] == whole[key], key
