@@ -98,3 +98,16 @@ def test_a_run_finds_the_whole_checkpoint_and_never_an_unfinished_one(
     assert "written by 1 ranks, this run has 2" in capsys.readouterr().err
     other = load_settings(["--trainer", "regular", "--lr", "0.5"], environ={})
     assert checkpoint.find(tmp_path, other, Ranks()) is None
+
+
+def test_checkpoint_steps_0_saves_nothing_even_on_sigterm(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = tmp_path / "job"
+    never = [*args(tiny_model_dir, job), "--checkpoint-steps", "0"]
+    assert main(never) == 0
+    with monkeypatch.context() as patched:
+        step = with_fault(steppers.FirstOrderStepper.step, "0:2:sigterm-self")
+        patched.setattr(steppers.FirstOrderStepper, "step", step)
+        assert main(never) == TERMINATED
+    assert not (job / "checkpoint").exists()

@@ -39,6 +39,15 @@ TERMINATED = 143
 TRAINER_MODULE = "zo_sweep.train"
 
 
+def rank_command(
+    nproc_per_node: int, trainer_args: Sequence[str], python: str = sys.executable
+) -> list[str]:
+    """The command that runs the trainer as `nproc_per_node` ranks on each node of the job,
+    e.g. `python -m zo_sweep.train.launch --nproc-per-node 4 --config train.yaml`."""
+    launcher = [python, "-m", "zo_sweep.train.launch", f"--nproc-per-node={nproc_per_node}"]
+    return [*launcher, *trainer_args]
+
+
 def torchrun_args(
     nproc_per_node: int,
     trainer_args: Sequence[str],

@@ -206,17 +206,18 @@ class Run:
             progress.update(step, mean_loss)
             if step == config.steps or (config.eval_steps and step % config.eval_steps == 0):
                 self._evaluate_dev(step)
-            if stoppable and SIGTERM.stop_agreed(self.ranks):
+            # After the last step the run is as good as done: it finishes instead.
+            if stoppable and step < config.steps and SIGTERM.stop_agreed(self.ranks):
                 self._save(step, losses)
                 raise Terminated
-            if step % config.checkpoint_steps == 0:
+            if self.checkpoints is not None and step % config.checkpoint_steps == 0:
                 self._save(step, losses)
         progress.close()
         if self.outcome.steps_done:
             self.outcome.seconds_per_step = self.outcome.train_seconds / self.outcome.steps_done
 
     def _save(self, step: int, pending_losses: list[float]) -> None:
-        """Checkpoint after `step`; after the last step the run itself is the record."""
+        """Checkpoint after `step`; after the last step the run's own records follow."""
         if self.checkpoints is not None and step < self.config.steps:
             self.checkpoints.save(self.outcome.as_dict(), pending_losses)
 
