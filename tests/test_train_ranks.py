@@ -19,7 +19,7 @@ from zo_sweep.train.checkpoint import PROGRESS_FILE
 from zo_sweep.train.cli import main
 from zo_sweep.train.distributed import Ranks
 from zo_sweep.train.errors import ConfigError
-from zo_sweep.train.launch import first_host, rank_command, rendezvous_args
+from zo_sweep.train.launch import first_host, lora_rank_args, rank_command, rendezvous_args
 from zo_sweep.train.sources import load_settings
 from zo_sweep.train.steppers import check_ranks
 
@@ -108,6 +108,7 @@ def test_two_ranks_take_the_steps_and_make_the_predictions_of_one(
     )
     assert "[rank0]: " in ranks.stderr and "[rank1]: " in ranks.stderr
     assert ranks.stdout.count("===== Train set") == 1
+    assert records.parse_mezo_log(ranks.stdout.splitlines()) is not None  # read through the prefix
 
 
 def test_a_rank_that_fails_ends_the_run_at_once_with_its_error(
@@ -166,6 +167,9 @@ def test_the_launcher_runs_the_trainer_on_each_node_of_a_slurm_job() -> None:
         "--rdzv-id=12345",
     ]
     assert first_host("node[007-009,012],cpu1") == "node007"
+    # A LoRA rank given as RANK reaches the ranks, whose RANK torchrun sets to their own.
+    assert lora_rank_args(["--mode", "lora"], {"RANK": "16"}) == ["--rank", "16", "--mode", "lora"]
+    assert lora_rank_args(["--config", "train.yaml"], {"RANK": "16"}) == ["--config", "train.yaml"]
 
 
 def test_a_rank_takes_its_share_of_a_batch_in_order() -> None:

@@ -11,7 +11,9 @@ PyTorch's own launcher (torch.distributed.run, torchrun) starts `python -m zo_sw
   run's checkpoint and stop; the launcher then exits 143;
 - meets the other nodes of a SLURM job of several nodes (SLURM_NNODES > 1, one launcher per
   node) at the job's first node, on a port derived from the job's id; on one node the ranks
-  meet on a free port of their own (--standalone), so several jobs share a node.
+  meet on a free port of their own (--standalone), so several jobs share a node;
+- passes a LoRA rank given as RANK (the variables' interface) on as --rank, since torchrun
+  sets each rank's RANK to its own.
 
 `python -m torch.distributed.run --standalone --nproc-per-node N -m zo_sweep.train ...` runs
 the same ranks, with torchrun's own (longer) report of a failure.
@@ -29,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from zo_sweep import records
+from zo_sweep.train.settings import SETTINGS_ENV
 
 PREFIX_TEMPLATE = "[rank${rank}]: "  # torchrun fills in ${rank}
 PREFIX_VARIABLE = "TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE"
@@ -46,6 +49,15 @@ def rank_command(
     e.g. `python -m zo_sweep.train.launch --nproc-per-node 4 --config train.yaml`."""
     launcher = [python, "-m", "zo_sweep.train.launch", f"--nproc-per-node={nproc_per_node}"]
     return [*launcher, *trainer_args]
+
+
+def lora_rank_args(trainer_args: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """The trainer's arguments, with a LoRA rank given as RANK (the variables' interface) turned
+    into --rank: in the ranks' environment torchrun sets RANK to each one's rank."""
+    reads_environment = "--config" not in trainer_args and not environ.get(SETTINGS_ENV)
+    if reads_environment and environ.get("RANK") and "--rank" not in trainer_args:
+        return ["--rank", environ["RANK"], *trainer_args]
+    return list(trainer_args)
 
 
 def torchrun_args(
@@ -145,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault(PREFIX_VARIABLE, PREFIX_TEMPLATE)
     log_dir = tempfile.mkdtemp(prefix="zo_sweep_ranks_")
     try:
+        trainer_args = lora_rank_args(trainer_args, os.environ)
         argv = torchrun_args(args.nproc_per_node, trainer_args, os.environ, log_dir, args.module)
         run(parse_args(argv))
     except ChildFailedError as error:
