@@ -76,6 +76,23 @@ def test_resume_adopts_the_checkpoint_of_the_unfinished_job_with_the_same_config
     assert records.read_metrics(new) == [{"step": 1}]
 
 
+def test_resume_adopts_a_first_order_checkpoint_folder(tmp_path: Path) -> None:
+    purpose = tmp_path / "study"
+    stopped = purpose / "stopped"
+    (stopped / records.CHECKPOINT_DIR).mkdir(parents=True)
+    records.write_json_atomic(stopped / records.RESULT_FILE, {"config_hash": "abc"})
+    (stopped / records.CHECKPOINT_DIR / "__0_0.distcp").write_bytes(b"weights")
+    (stopped / records.CHECKPOINT_DIR / "progress.json").write_text('{"step": 3}')
+    unfinished = purpose / "unfinished"  # a checkpoint still being written: no progress.json
+    (unfinished / records.CHECKPOINT_DIR).mkdir(parents=True)
+    records.write_json_atomic(unfinished / records.RESULT_FILE, {"config_hash": "abc"})
+    new = purpose / "new"
+    new.mkdir()
+    assert continuation.adopt_checkpoint(purpose, "abc", new) == stopped
+    assert (new / records.CHECKPOINT_DIR / "__0_0.distcp").read_bytes() == b"weights"
+    assert (new / records.CHECKPOINT_DIR / "progress.json").read_text() == '{"step": 3}'
+
+
 def test_resume_without_an_unfinished_match_starts_afresh(tmp_path: Path) -> None:
     purpose = tmp_path / "study"
     _job(purpose, "finished", records.OK)

@@ -24,6 +24,7 @@ STDOUT_FILE = "train.out"
 STDERR_FILE = "train.err"
 HYDRA_DIR = ".hydra"
 TRAJECTORY_FILE = "trajectory.npz"  # a MeZO run's checkpoint (zo_sweep.train.trajectory)
+CHECKPOINT_DIR = "checkpoint"  # a first-order run's checkpoint (zo_sweep.train.checkpoint)
 # Who runs the job while it runs (pid, host, start times), so a dead job reads as lost.
 PROCESS_FILE = "process.json"
 

@@ -1,5 +1,5 @@
 """What the tests share: running the app (`sweep`), the tiny model (`tiny_llama`), the old
-scripts (`legacy`). pytest puts tests/ on the import path (pyproject.toml), so test modules
+scripts (`legacy`), the trainer with an injected fault (`faulty_trainer`). pytest puts tests/ on the import path (pyproject.toml), so test modules
 import these as `from helpers.sweep import run_sweep`."""
 
 from pathlib import Path

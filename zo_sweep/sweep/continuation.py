@@ -7,7 +7,8 @@ Two ways a job gets a second attempt:
   claimed it, so that job, and only that one, may take it again.
 - `resume=true` reruns a sweep: a job whose config matches an unfinished job of the same
   purpose starts in a new directory with a copy of that job's checkpoint (a MeZO run's
-  trajectory and its metrics so far), and the trainer goes on from it.
+  trajectory, or a first-order run's checkpoint folder, and its metrics so far), and the
+  trainer goes on from it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -26,7 +28,10 @@ log = logging.getLogger(__name__)
 
 SLURM_JOB_FILE = "slurm_job_id"
 # What a later attempt takes over from an unfinished one: the checkpoint and the curve so far.
-CHECKPOINT_FILES = (records.TRAJECTORY_FILE, records.METRICS_FILE)
+CHECKPOINT_FILES = (records.TRAJECTORY_FILE, records.CHECKPOINT_DIR, records.METRICS_FILE)
+# The file that says a job holds a checkpoint: MeZO's trajectory, or the last file written
+# into a first-order run's checkpoint folder.
+CHECKPOINT_MARKERS = (records.TRAJECTORY_FILE, f"{records.CHECKPOINT_DIR}/progress.json")
 
 
 def slurm_job_id() -> str | None:
@@ -68,20 +73,40 @@ def keep_earlier_logs(job_dir: Path) -> list[Path]:
 def adopt_checkpoint(purpose_dir: Path, wanted_hash: str, job_dir: Path) -> Path | None:
     """Copy the checkpoint of the latest unfinished job with this config hash into job_dir."""
     candidates = []
-    for trajectory in purpose_dir.rglob(records.TRAJECTORY_FILE) if purpose_dir.is_dir() else ():
-        earlier = trajectory.parent
+    for earlier, marker in _checkpoints(purpose_dir):
         if earlier.resolve() == job_dir.resolve() or _finished(earlier):
             continue
         if _config_hash_of(earlier) == wanted_hash:
-            candidates.append((trajectory.stat().st_mtime, earlier))
+            candidates.append((marker.stat().st_mtime, earlier))
     if not candidates:
         return None
     _, earlier = max(candidates)
     for name in CHECKPOINT_FILES:
-        if (earlier / name).exists():
-            shutil.copy2(earlier / name, job_dir / name)
+        source = earlier / name
+        if source.is_dir():
+            # Linked, not copied (a full model's weights and optimizer state): checkpoint
+            # files are only ever written anew, never rewritten in place.
+            shutil.copytree(source, job_dir / name, copy_function=_link_or_copy)
+        elif source.exists():
+            shutil.copy2(source, job_dir / name)
     log.info("resume: going on from the checkpoint of %s", earlier)
     return earlier
+
+
+def _checkpoints(purpose_dir: Path) -> Iterator[tuple[Path, Path]]:
+    """(job directory, marker file) of every checkpoint under purpose_dir."""
+    if not purpose_dir.is_dir():
+        return
+    for pattern in CHECKPOINT_MARKERS:
+        for marker in purpose_dir.rglob(pattern):
+            yield marker.parents[pattern.count("/")], marker
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, target)
 
 
 def _finished(job_dir: Path) -> bool:

@@ -8,7 +8,6 @@ running out of memory ends it with one line and exit code 1.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import warnings
 
@@ -16,20 +15,13 @@ from zo_sweep import records
 from zo_sweep.data.tasks import DataError
 from zo_sweep.embedded import EmbeddedModelError
 from zo_sweep.train.errors import ConfigError, ModelNotFound
+from zo_sweep.train.preemption import SIGTERM, Terminated
 from zo_sweep.train.sources import load_settings
 
 USAGE_ERROR = 2
 RUN_ERROR = 1
 INTERRUPTED = 130  # Ctrl-C
 TERMINATED = 143  # SIGTERM (a job's timeout, or a sweep being stopped)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the run's cleanup (the best-state file) happens."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated
 
 
 def closing_metrics(result: dict) -> dict:
@@ -46,11 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings(
         "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
     )
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    try:
+    with SIGTERM.installed():
         return _run(argv)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(argv: list[str] | None) -> int:
@@ -80,5 +69,6 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
-    records.print_mezo_summary(config.seed, closing_metrics(result))
+    if result is not None:  # rank 0's, on N ranks
+        records.print_mezo_summary(config.seed, closing_metrics(result))
     return 0

@@ -1,7 +1,14 @@
-"""The training loop: sample batches, step, log, evaluate on dev, keep the best state, test it."""
+"""The training loop: sample batches, step, log, evaluate on dev, keep the best state, test it.
+
+On N ranks every rank runs the loop on the same global batches (a stepper takes its rank's
+share), evaluates its share of each split, and takes every decision alike; rank 0 alone
+writes. A run checkpoints every `checkpoint_steps` and when it is stopped, and goes on from
+the checkpoint it finds in its directory (resumption.py).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -13,12 +20,15 @@ import torch
 from zo_sweep import records
 from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.train.best_state import BestState
-from zo_sweep.train.mezo import ZerothOrderSGD
+from zo_sweep.train.distributed import Ranks
+from zo_sweep.train.preemption import SIGTERM, Terminated
 from zo_sweep.train.progress import StepProgress
-from zo_sweep.train.scoring import Encoded, evaluate, predict_in_eval_mode
+from zo_sweep.train.resumption import Restored, open_checkpoints
+from zo_sweep.train.scoring import Encoded, predict_in_eval_mode
 from zo_sweep.train.settings import TrainSettings
-from zo_sweep.train.steppers import Stepper, ZerothOrderStepper, make_stepper
-from zo_sweep.train.trajectory import TRAJECTORY_FILE, Trajectory, identity, load_matching, replay
+from zo_sweep.train.sharded_eval import predict_on_ranks
+from zo_sweep.train.sharding import is_sharded
+from zo_sweep.train.steppers import Stepper, make_stepper
 
 
 @dataclass
@@ -77,32 +87,40 @@ class Run:
         config: TrainSettings,
         out_dir: Path,
         on_record: Callable[[dict], None] | None = None,
+        ranks: Ranks | None = None,
     ) -> None:
         self.model, self.tokenizer, self.spec, self.data = model, tokenizer, spec, data
         self.config, self.out_dir = config, out_dir
         self.on_record = on_record  # also gets every metrics line (an experiment tracker)
+        self.ranks = ranks or Ranks()
         self.metric = spec.primary_metric
         self.objective = config.train_objective or spec.train_objective
-        self.best = BestState(model, out_dir, in_memory=config.lora)
+        self.best = BestState(model, out_dir, in_memory=config.lora, ranks=self.ranks)
         self.outcome = Outcome(metric=self.metric)
         self.test_predictions: list[int] = []  # of the last test(): zero-shot, then best state
         self.started = time.perf_counter()
-        self.resumed = self._resumable_trajectory()
-        if self.resumed is None:
+        self.checkpoints = open_checkpoints(config, out_dir, self.ranks)
+        # What the run goes on from: a stopped run's trajectory or saved state, or None.
+        self.resumed = self.checkpoints.earlier if self.checkpoints is not None else None
+        if self.resumed is None and self.ranks.main:
             # metrics.jsonl is appended to as the run goes: one left by an earlier run is stale.
             (out_dir / records.METRICS_FILE).unlink(missing_ok=True)
 
+    def predict(self, items: list[Encoded]) -> list[int]:
+        """Each item's predicted candidate, dropout off; the same on every rank."""
+        config, pad_id = self.config, self.tokenizer.pad_token_id
+        if is_sharded(self.model):
+            return predict_on_ranks(
+                self.model, items, pad_id, config.eval_bs, self.ranks, config.score
+            )
+        return predict_in_eval_mode(self.model, self.tokenizer, items, config.eval_bs, config.score)
+
     def evaluate(self, items: list[Encoded]) -> dict[str, float]:
-        return evaluate(
-            self.model,
-            self.tokenizer,
-            items,
-            self.spec,
-            batch_size=self.config.eval_bs,
-            reduction=self.config.score,
-        )
+        return self.spec.compute_metrics(self.predict(items), [item.label for item in items])
 
     def log(self, record: dict) -> None:
+        if not self.ranks.main:
+            return
         record["seconds"] = round(time.perf_counter() - self.started, 3)
         records.append_metrics(self.out_dir, record)
         if self.on_record is not None:
@@ -120,9 +138,7 @@ class Run:
 
     def test(self) -> dict[str, float]:
         """Test metrics of the live model; its predictions are kept for predictions.jsonl."""
-        self.test_predictions = predict_in_eval_mode(
-            self.model, self.tokenizer, self.data.test, self.config.eval_bs, self.config.score
-        )
+        self.test_predictions = self.predict(self.data.test)
         labels = [item.label for item in self.data.test]
         return self.spec.compute_metrics(self.test_predictions, labels)
 
@@ -136,30 +152,40 @@ class Run:
         self.log({"step": 0, **_prefixed("dev", dev), **_prefixed("test", test)})
 
     def _train(self) -> None:
-        config = self.config
+        config, checkpoints = self.config, self.checkpoints
         if config.steps == 0 or not self.data.train:
             return
-        stepper = make_stepper(self.model, config, self.objective, self.tokenizer.pad_token_id)
+        pad_id = self.tokenizer.pad_token_id
+        stepper = make_stepper(self.model, config, self.objective, pad_id, self.ranks)
         stream = batches(self.data.train, min(config.bs, len(self.data.train)), config.seed)
-        trajectory = self._trajectory(stepper)
+        losses: list[float] = []
+        restored = checkpoints.restore(stepper, self.best) if checkpoints else None
+        if restored is not None:
+            self._take_progress(restored)
+            losses = list(restored.pending_losses)
         for _ in range(self.outcome.steps_done):  # a resumed run skips the batches it trained on
             next(stream)
+        stoppable = checkpoints is not None and checkpoints.stoppable
+        finished = False
         try:
-            self._steps(stepper, stream, self.outcome.steps_done + 1, trajectory)
+            with SIGTERM.deferred() if stoppable else contextlib.nullcontext():
+                self._steps(stepper, stream, self.outcome.steps_done + 1, losses, stoppable)
+            finished = True
         finally:
-            if trajectory is not None:
-                self._save_trajectory(trajectory)
+            if checkpoints is not None:
+                checkpoints.close(self.outcome.as_dict(), finished=finished)
 
     def _steps(
         self,
         stepper: Stepper,
         stream: Iterator[list[Encoded]],
         first: int,
-        trajectory: Trajectory | None,
+        losses: list[float],
+        stoppable: bool,
     ) -> None:
+        """Steps `first`..`steps`; `stoppable`: SIGTERM ends the run after a step, saved."""
         config = self.config
-        losses: list[float] = []
-        progress = StepProgress(config.steps, config.method)
+        progress = StepProgress(config.steps, config.method, quiet=not self.ranks.main)
         for step in range(first, config.steps + 1):
             lr = learning_rate(config, step)
             stepper.set_lr(lr)
@@ -180,47 +206,28 @@ class Run:
             progress.update(step, mean_loss)
             if step == config.steps or (config.eval_steps and step % config.eval_steps == 0):
                 self._evaluate_dev(step)
-            if trajectory is not None and step % config.checkpoint_steps == 0:
-                self._save_trajectory(trajectory)
+            # After the last step the run is as good as done: it finishes instead.
+            if stoppable and step < config.steps and SIGTERM.stop_agreed(self.ranks):
+                self._save(step, losses)
+                raise Terminated
+            if self.checkpoints is not None and step % config.checkpoint_steps == 0:
+                self._save(step, losses)
         progress.close()
         if self.outcome.steps_done:
             self.outcome.seconds_per_step = self.outcome.train_seconds / self.outcome.steps_done
 
-    def _resumable_trajectory(self) -> Trajectory | None:
-        """The trajectory of an earlier, stopped MeZO run in out_dir that this run goes on from."""
-        if self.config.trainer != "zo" or self.config.checkpoint_steps == 0:
-            return None
-        found = load_matching(self.out_dir, self.config)
-        if found is None or found.progress.get("status", records.OK) != records.OK:
-            return None  # a diverged run is not continued
-        return found
+    def _save(self, step: int, pending_losses: list[float]) -> None:
+        """Checkpoint after `step`; after the last step the run's own records follow."""
+        if self.checkpoints is not None and step < self.config.steps:
+            self.checkpoints.save(self.outcome.as_dict(), pending_losses)
 
-    def _trajectory(self, stepper: Stepper) -> Trajectory | None:
-        """The trajectory this MeZO run records: a new one, or the one it resumes, replayed."""
-        if not isinstance(stepper, ZerothOrderStepper) or self.config.checkpoint_steps == 0:
-            return None
-        if self.resumed is not None:
-            self._replay(stepper.optimizer, self.resumed)
-        stepper.trajectory = self.resumed or Trajectory(config=identity(self.config))
-        return stepper.trajectory
-
-    def _replay(self, optimizer: ZerothOrderSGD, found: Trajectory) -> None:
-        """Rebuild the weights and the outcome of the stopped run's last recorded step."""
-        done = found.steps
-        best_step = min(int(found.progress.get("best_step", 0)), done)
-        # The best state is the weights of its step: replay up to it, keep them, go on.
-        replay(optimizer, found, 0, best_step)
-        if best_step > 0:
-            self.best.save(best_step)
-        replay(optimizer, found, best_step, done)
-        for name, value in found.progress.items():
+    def _take_progress(self, restored: Restored) -> None:
+        """The outcome of a stopped run at its last checkpointed step, and its curve up to it."""
+        for name, value in restored.outcome.items():
             setattr(self.outcome, name, value)
-        self.outcome.steps_done = done
-        records.keep_metrics_up_to(self.out_dir, done)
-
-    def _save_trajectory(self, trajectory: Trajectory) -> None:
-        trajectory.progress = self.outcome.as_dict()
-        trajectory.save(self.out_dir / TRAJECTORY_FILE)
+        self.outcome.steps_done = restored.step
+        if self.ranks.main:
+            records.keep_metrics_up_to(self.out_dir, restored.step)
 
     def _evaluate_dev(self, step: int) -> None:
         dev = self.evaluate(self.data.dev)
@@ -245,8 +252,8 @@ class Run:
                 self.best.restore()
             self.outcome.test_metrics = self.test()
             self.outcome.test_at_best = self.outcome.test_metrics[self.metric]
-        if len(self.test_predictions) != len(self.data.test):
-            # A run that went on from its trajectory with its best at step 0 never re-ran the
+        if len(self.test_predictions) != len(self.data.test) or not self.ranks.main:
+            # A run that went on from its checkpoint with its best at step 0 never re-ran the
             # zero-shot test: no per-example record rather than a wrong one.
             return
         records.write_predictions(

@@ -105,10 +105,13 @@ def load_model(
     device: str | torch.device | None = None,
     *,
     lora: bool = False,
+    sharded: bool = False,
 ) -> tuple[PreTrainedModel, AutoTokenizer]:
     """A causal LM (SDPA attention, cache off) on `device`, its forward in `dtype` (fp32 master
     weights, see the module's note), and its tokenizer with a pad token. `lora`: only adapters
-    will train, so the base weights are kept in the forward's dtype."""
+    will train, so the base weights are kept in the forward's dtype. `sharded`: the model stays
+    on the CPU, to be sharded onto `device` (sharding.py), whose FSDP2 policy then runs the
+    forward in `dtype` instead of autocast."""
     device = pick_device(device)
     compute = pick_dtype(dtype, device)
     source = resolve_model_path(model_id)
@@ -123,8 +126,9 @@ def load_model(
         tokenizer.pad_token = tokenizer.eos_token
     # Training and scoring run whole sequences at once: a KV cache only costs memory.
     model.config.use_cache = False
-    model = model.to(device)
-    autocast_forward(model, compute)
+    if not sharded:
+        model = model.to(device)
+        autocast_forward(model, compute)
     return model, tokenizer
 
 
@@ -175,14 +179,16 @@ def trainable_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
 
 
 def load_run_model(
-    settings: TrainSettings, device: torch.device
+    settings: TrainSettings, device: torch.device, *, sharded: bool = False
 ) -> tuple[PreTrainedModel, AutoTokenizer]:
     """The model a run trains, as its settings say: with its LoRA adapters when it trains them.
 
     The run itself and a rebuild of it from its trajectory load it here, so both start from the
     same weights in the same precision.
     """
-    model, tokenizer = load_model(settings.model, settings.dtype, device, lora=settings.lora)
+    model, tokenizer = load_model(
+        settings.model, settings.dtype, device, lora=settings.lora, sharded=sharded
+    )
     if settings.lora:
         model = add_lora(
             model,

@@ -11,11 +11,14 @@ import torch
 from zo_sweep import records
 from zo_sweep.data import data_identity, load_splits
 from zo_sweep.data.tasks import TaskSpec, task_spec_from_mapping
+from zo_sweep.train.distributed import Ranks, rank_device, start_ranks, stop_ranks
 from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import load_run_model, pick_device, pick_dtype
 from zo_sweep.train.scoring import encode
 from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
+from zo_sweep.train.sharding import shard_model
+from zo_sweep.train.steppers import check_ranks
 from zo_sweep.train.trackers import Tracker, open_tracker
 
 # Settings that say what ran are top-level fields of result.json; every other one is a
@@ -71,24 +74,37 @@ def composed_task(config: TrainSettings) -> TaskSpec | None:
     return task_spec_from_mapping(config.task, f"{SETTINGS_FILE} task")
 
 
-def train(config: TrainSettings) -> dict:
-    """Run one configuration end to end and return the result record it wrote."""
+def train(config: TrainSettings) -> dict | None:
+    """Run one configuration end to end and return the result record it wrote (rank 0; the
+    other ranks of a run started by torchrun write nothing and return None)."""
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tracker = open_run_tracker(config, out_dir)
-    status = records.FAILED
+    device = pick_device(config.device)
+    ranks = start_ranks(device)
     try:
-        result = _train(config, out_dir, tracker)
-        status = result["status"]
-        if tracker is not None:
-            tracker.log_summary(result)
-        return result
+        check_ranks(config, ranks)
+        tracker = open_run_tracker(config, out_dir) if ranks.main else None
+        status = records.FAILED
+        try:
+            result = _train(config, out_dir, tracker, rank_device(device, ranks), ranks)
+            status = result["status"]
+            if tracker is not None:
+                tracker.log_summary(result)
+            return result if ranks.main else None
+        finally:
+            if tracker is not None:
+                tracker.close(status)
     finally:
-        if tracker is not None:
-            tracker.close(status)
+        stop_ranks(ranks)
 
 
-def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dict:
+def _train(
+    config: TrainSettings,
+    out_dir: Path,
+    tracker: Tracker | None,
+    device: torch.device,
+    ranks: Ranks,
+) -> dict:
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     splits = load_splits(
@@ -103,8 +119,11 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
         num_eval=config.num_eval,
         seed=config.seed,
     )
-    device = pick_device(config.device)
-    model, tokenizer = load_run_model(config, device)
+    # First-order runs on N ranks shard the model; MeZO's sharding comes with its own noise.
+    sharded = ranks.grouped and config.trainer != "zo"
+    model, tokenizer = load_run_model(config, device, sharded=sharded)
+    if sharded:
+        model = shard_model(model, ranks, device, pick_dtype(config.dtype, device))
     data = EncodedSplits(
         *(
             encode(tokenizer, split, config.max_length)
@@ -113,7 +132,7 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
     )
     loaded = time.perf_counter()
     on_record = None if tracker is None else lambda line: tracker.log_metrics(line["step"], line)
-    outcome = Run(model, tokenizer, splits.task, data, config, out_dir, on_record).run()
+    outcome = Run(model, tokenizer, splits.task, data, config, out_dir, on_record, ranks).run()
     run_seconds = time.perf_counter() - loaded
     result = {
         **outcome.as_dict(),
@@ -140,8 +159,10 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
         # Where the wall time went: data and model loading, then training and evaluation.
         "load_seconds": round(loaded - started, 3),
         "run_seconds": round(run_seconds, 3),
-        "peak_memory_mb": round(peak_memory_mb(device), 1),
+        "world_size": ranks.world,  # ranks the run was sharded over (torchrun's processes)
+        "peak_memory_mb": round(ranks.max(peak_memory_mb(device)), 1),  # of the fullest rank
         "environment": describe_environment(device, pick_dtype(config.dtype, device)),
     }
-    records.write_json_atomic(out_dir / records.RESULT_FILE, result)
+    if ranks.main:
+        records.write_json_atomic(out_dir / records.RESULT_FILE, result)
     return result

@@ -3,7 +3,8 @@
 A job's stderr is a file (train.err); a bar redrawn with carriage returns turns it into one
 line of megabytes. Off a terminal, a line such as
 `zo: step 40/200, loss 0.6931, 0.52 s/step, eta 0:01:23` is written after the first step, then
-at most every `every_seconds`, and at the last step.
+at most every `every_seconds`, and at the last step. On N ranks only rank 0 shows progress
+(`quiet` elsewhere).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ class StepProgress:
         stream: TextIO | None = None,
         every_seconds: float = PLAIN_EVERY_SECONDS,
         interactive: bool | None = None,
+        quiet: bool = False,
     ) -> None:
-        self.total, self.label = total, label
+        self.total, self.label, self.quiet = total, label, quiet
         self.stream = stream or sys.stderr
         self.every_seconds = every_seconds
         interactive = self.stream.isatty() if interactive is None else interactive
@@ -39,7 +41,7 @@ class StepProgress:
                 dynamic_ncols=True,
                 mininterval=BAR_MIN_INTERVAL,
             )
-            if interactive
+            if interactive and not quiet
             else None
         )
         self.started = time.monotonic()
@@ -50,6 +52,8 @@ class StepProgress:
         """Step `step` is done; `loss` is the latest logged mean loss, if one was logged."""
         if loss is not None:
             self.loss = loss
+        if self.quiet:
+            return
         if self.bar is not None:
             self.bar.update(step - self.bar.n)
             if loss is not None:

@@ -196,6 +196,14 @@ def training_loss(model, batch: Batch, objective: str, reduction: str = "mean") 
     return classification_loss(model, batch, reduction)
 
 
+def loss_count(items: Sequence[Encoded], objective: str) -> int:
+    """What training_loss averages over, counted without a forward: the examples (ce), or the
+    gold candidates' tokens (lm). A batch's loss is the count-weighted mean of its parts'."""
+    if objective == "lm":
+        return sum(len(item.candidates[item.label]) for item in items)
+    return len(items)
+
+
 @torch.inference_mode()
 def predict(
     model, items: Sequence[Encoded], pad_id: int, batch_size: int, reduction: str = "mean"

@@ -24,6 +24,9 @@ from zo_sweep.train.errors import ConfigError
 # The file a job writes its resolved settings to, and the variable that points the trainer at it.
 SETTINGS_FILE = "train.yaml"
 SETTINGS_ENV = "TRAIN_CONFIG"
+# What torchrun sets in each process it starts. There RANK is the process's rank, so the LoRA
+# rank of a run on several ranks comes from train.yaml or --rank, never from RANK.
+TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
 
 def setting(
@@ -71,7 +74,8 @@ class Hyperparameters:
     checkpoint_steps: int = setting(
         500,
         "CHECKPOINT_STEPS",
-        "MeZO: save the trajectory (trajectory.npz) every this many steps; 0: never",
+        "checkpoint every this many steps and on SIGTERM (MeZO: trajectory.npz; first-order: "
+        "checkpoint/, removed at the end); 0: never",
         minimum=0,
     )
     grad_accum: int = setting(1, "GRAD_ACCUM", "first-order micro-batches per step", minimum=1)

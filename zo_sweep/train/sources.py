@@ -24,6 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 from zo_sweep.train.errors import ConfigError
 from zo_sweep.train.settings import (
     SETTINGS_ENV,
+    TORCHRUN_ENV,
     TrainSettings,
     env_fields,
     typed_settings,
@@ -93,7 +94,10 @@ def read_settings_file(path: str | Path) -> dict[str, Any]:
 
 
 def from_environment(environ: Mapping[str, str], names: Mapping[str, str]) -> dict[str, str]:
-    """The settings the environment sets; an empty variable counts as unset."""
+    """The settings the environment sets; an empty variable counts as unset, and so does one
+    of torchrun's in a process torchrun started."""
+    if all(name in environ for name in TORCHRUN_ENV):
+        names = {name: env for name, env in names.items() if env not in TORCHRUN_ENV}
     return {name: environ[env] for name, env in names.items() if environ.get(env, "") != ""}
 
 
