@@ -1,0 +1,64 @@
+"""Tab completion in bash for `python -m zo_sweep ...` and `zo-sweep ...`, through Hydra's own.
+
+    eval "$(python -m zo_sweep -sc install=bash)"     # or --shell-completion install=bash
+
+Hydra completes two forms of command: `python script.py` and an installed app. `python -m
+zo_sweep` is neither: Hydra's install script looks for a file named `-m` and gives up, and its
+query reads `-m zo_sweep` as overrides. So this module writes the install script itself (it
+asks `<the same command> -sc query=bash` for the words), and hands Hydra each query with the
+command's name in the one form Hydra strips (`zo_sweep <arguments>`). Hydra then lists the
+config groups, their options and the config's keys as it does for any app.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+FLAGS = ("-sc", "--shell-completion")
+INSTALL_BASH = "install=bash"
+APP = "zo_sweep"
+SCRIPT_NAME = "zo-sweep"
+# How a completed line starts: `[/path/]python[3[.11]] -m zo_sweep` or `[/path/]zo-sweep`.
+COMMAND = re.compile(
+    rf"^\s*(?:\S*/)?(?:python[\d.]*\s+-m\s+{APP}|{re.escape(SCRIPT_NAME)})(?=\s|$)"
+)
+
+BASH_SCRIPT = r"""
+_zo_sweep_completion()
+{
+    local words=($COMP_LINE) app
+    if [ "${words[1]}" == "-m" ] && [ "${words[2]}" == "zo_sweep" ]; then
+        app="${words[0]} -m zo_sweep"
+    elif [ "${words[0]##*/}" == "zo-sweep" ]; then
+        app="${words[0]}"
+    else
+        return  # another python command: the shell's own completion (file names)
+    fi
+    local choices
+    choices=$(COMP_POINT=$COMP_POINT COMP_LINE=$COMP_LINE $app -sc query=bash 2>/dev/null)
+    COMPREPLY=($(compgen -o nospace -o default -W "$choices" -- "${words[$COMP_CWORD]}"))
+}
+# key=value is one word, as Hydra's own script has it.
+COMP_WORDBREAKS=${COMP_WORDBREAKS//=}
+complete -o nospace -o default -F _zo_sweep_completion python python3 zo-sweep
+"""
+
+
+def requested(arguments: list[str]) -> bool:
+    """Whether the command line asks for shell completion (-sc or --shell-completion)."""
+    return any(argument in FLAGS for argument in arguments)
+
+
+def handled_here(arguments: list[str]) -> bool:
+    """Answer what Hydra cannot; True when done (the bash install script was printed).
+
+    Otherwise the query's line is put in the form Hydra reads, and Hydra does the rest.
+    """
+    if INSTALL_BASH in arguments:
+        print(BASH_SCRIPT.strip())
+        return True
+    line = os.environ.get("COMP_LINE")
+    if line is not None:
+        os.environ["COMP_LINE"] = COMMAND.sub(APP, line, count=1)
+    return False
