@@ -67,3 +67,14 @@ def test_completion_offers_groups_options_and_keys_to_the_app_too(tmp_path: Path
     assert trackers == [f"tracker={name}" for name in ("mlflow", "none", "tensorboard", "wandb")]
     assert keys == ["num_dev=", "num_eval=", "num_train="]
     assert other == [], "another python command keeps the shell's own completion"
+
+
+def test_a_bad_completion_request_is_one_line_and_exit_code_2() -> None:
+    env = {key: value for key, value in os.environ.items() if key != "COMP_LINE"}
+    for request in (["-sc", "bogus=bash"], ["--shell-completion"], ["-sc", "query=bash"]):
+        done = subprocess.run(
+            [PYTHON, "-m", "zo_sweep", *request],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("error: -")

@@ -56,6 +56,9 @@ def main() -> None:
     sys.argv[1:] = _flags_first(sys.argv[1:])
     if shell_completion.requested(sys.argv[1:]):
         # `install=bash` or `query=bash` are no overrides: nothing to check, no job to run.
+        problem = shell_completion.problem(sys.argv[1:])
+        if problem:
+            _exit_bad_input(problem)
         if not shell_completion.handled_here(sys.argv[1:]):
             sweep_job()
         return

@@ -16,6 +16,8 @@ import os
 import re
 
 FLAGS = ("-sc", "--shell-completion")
+SUBCOMMANDS = ("install", "uninstall", "query")
+SHELLS = ("bash", "zsh", "fish")  # Hydra's completion plugins
 INSTALL_BASH = "install=bash"
 APP = "zo_sweep"
 SCRIPT_NAME = "zo-sweep"
@@ -48,6 +50,18 @@ complete -o nospace -o default -F _zo_sweep_completion python python3 zo-sweep
 def requested(arguments: list[str]) -> bool:
     """Whether the command line asks for shell completion (-sc or --shell-completion)."""
     return any(argument in FLAGS for argument in arguments)
+
+
+def problem(arguments: list[str]) -> str | None:
+    """What is wrong with a completion request, in one line (None: nothing)."""
+    requests = [argument for argument in arguments if argument not in FLAGS]
+    commands = [request.partition("=") for request in requests]
+    if len(commands) != 1 or commands[0][0] not in SUBCOMMANDS or commands[0][2] not in SHELLS:
+        return (f"{' '.join(arguments)}: use -sc install=bash (to install the completion), "
+                f"uninstall=bash or query=bash (shells: {', '.join(SHELLS)})")  # fmt: skip
+    if commands[0][0] == "query" and "COMP_LINE" not in os.environ:
+        return "-sc query=... completes the line in COMP_LINE, which the shell sets: none is set"
+    return None
 
 
 def handled_here(arguments: list[str]) -> bool:
