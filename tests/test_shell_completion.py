@@ -78,3 +78,21 @@ def test_a_bad_completion_request_is_one_line_and_exit_code_2() -> None:
         )  # fmt: skip
         assert done.returncode == 2, done.stderr
         assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("error: -")
+
+
+def test_uninstall_gives_python_back_its_own_completion() -> None:
+    script = (
+        "_before() { :; }; complete -F _before python\n"
+        'eval "$("$PYTHON" -m zo_sweep -sc install=bash)"; complete -p python\n'
+        'eval "$("$PYTHON" -m zo_sweep -sc uninstall=bash)"; complete -p python\n'
+        "complete -p zo-sweep || echo none\n"
+    )
+    done = subprocess.run(
+        ["bash", "-c", script], env={**os.environ, "PYTHON": PYTHON},
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.stdout.splitlines() == [
+        "complete -o default -o nospace -F _zo_sweep_completion python",
+        "complete -F _before python",
+        "none",
+    ], done.stderr

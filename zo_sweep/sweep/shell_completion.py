@@ -19,6 +19,7 @@ FLAGS = ("-sc", "--shell-completion")
 SUBCOMMANDS = ("install", "uninstall", "query")
 SHELLS = ("bash", "zsh", "fish")  # Hydra's completion plugins
 INSTALL_BASH = "install=bash"
+UNINSTALL_BASH = "uninstall=bash"
 APP = "zo_sweep"
 SCRIPT_NAME = "zo-sweep"
 # How a completed line starts: `[/path/]python[3[.11]] -m zo_sweep` or `[/path/]zo-sweep`.
@@ -27,6 +28,8 @@ COMMAND = re.compile(
 )
 
 BASH_SCRIPT = r"""
+# What completed these commands before, for -sc uninstall=bash.
+export _ZO_SWEEP_OLD_COMPLETION="$(complete -p python python3 zo-sweep 2>/dev/null)"
 _zo_sweep_completion()
 {
     local words=($COMP_LINE) app
@@ -44,6 +47,12 @@ _zo_sweep_completion()
 # key=value is one word, as Hydra's own script has it.
 COMP_WORDBREAKS=${COMP_WORDBREAKS//=}
 complete -o nospace -o default -F _zo_sweep_completion python python3 zo-sweep
+"""
+BASH_UNINSTALL = """
+complete -r python python3 zo-sweep 2>/dev/null
+unset -f _zo_sweep_completion
+eval "$_ZO_SWEEP_OLD_COMPLETION"
+unset _ZO_SWEEP_OLD_COMPLETION
 """
 
 
@@ -65,13 +74,14 @@ def problem(arguments: list[str]) -> str | None:
 
 
 def handled_here(arguments: list[str]) -> bool:
-    """Answer what Hydra cannot; True when done (the bash install script was printed).
+    """Answer what Hydra cannot; True when done (bash's install or uninstall script printed).
 
     Otherwise the query's line is put in the form Hydra reads, and Hydra does the rest.
     """
-    if INSTALL_BASH in arguments:
-        print(BASH_SCRIPT.strip())
-        return True
+    for request, script in ((INSTALL_BASH, BASH_SCRIPT), (UNINSTALL_BASH, BASH_UNINSTALL)):
+        if request in arguments:
+            print(script.strip())
+            return True
     line = os.environ.get("COMP_LINE")
     if line is not None:
         os.environ["COMP_LINE"] = COMMAND.sub(APP, line, count=1)
