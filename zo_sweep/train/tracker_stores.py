@@ -181,8 +181,9 @@ def mlflow_uri(directory: str | Path) -> str:
 
 class WandbTracker:
     """A W&B run under <directory>/wandb/, offline unless WANDB_MODE says otherwise (sync it
-    with `wandb sync <directory>/wandb/offline-run-*`): the purpose is its project, the cell its
-    group. A job's run has an id made from the job's folder, so it is never logged twice."""
+    with `wandb sync <directory>/wandb/offline-run-*`): the purpose is its project, the model
+    and cell its group. A job's run has an id made from the job's folder, so an export does not
+    log it twice."""
 
     def __init__(
         self,
