@@ -28,6 +28,9 @@ BUILD_LEFTOVERS = (
 )  # fmt: skip
 SITE_FOLDERS = ("site-packages", "dist-packages")
 PIP_TIMEOUT_S = 600
+# --ignore-installed: the zo_sweep the venv sees in the running interpreter's folders (an
+# editable checkout, of the same version) must not count as installed.
+INSTALL_OPTIONS = ("--no-deps", "--ignore-installed")
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,9 @@ def _build(kind: str, folder: Path) -> None:
             "wheel", "--no-deps", "--no-build-isolation", "-w", str(folder / "wheels"), str(source)
         )
         (target,) = [str(path) for path in (folder / "wheels").glob("zo_sweep-*.whl")]
-        _pip("--python", str(venv / "bin" / "python"), "install", "--no-deps", target)
+        _pip("--python", str(venv / "bin" / "python"), "install", *INSTALL_OPTIONS, target)
     else:
-        _pip("--python", str(venv / "bin" / "python"), "install", "--no-deps",
+        _pip("--python", str(venv / "bin" / "python"), "install", *INSTALL_OPTIONS,
              "--no-build-isolation", "-e", str(source))  # fmt: skip
 
 
