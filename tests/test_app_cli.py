@@ -22,6 +22,20 @@ def test_help_lists_groups_and_run_control() -> None:
         assert word in done.stdout
 
 
+def test_help_lists_only_options_a_user_may_pick() -> None:
+    done = run_sweep("--help")
+    assert done.returncode == 0, done.stderr
+    groups = done.stdout.split("== Config groups ==")[1].split("== Config ==")[0]
+    options = {
+        line.split(": ")[0]: line.split(": ")[1].split(", ")
+        for line in groups.splitlines()
+        if ": " in line and not line.startswith("Choose")
+    }
+    assert options["tracker"] == ["mlflow", "none", "tensorboard", "wandb"]
+    hidden = [f"{group}={name}" for group, names in options.items() for name in names]
+    assert [option for option in hidden if "=_" in option] == []
+
+
 def test_cfg_job_shows_the_trainer_settings() -> None:
     done = run_sweep("--cfg", "job", "--resolve", "method=fo_lora", "task=copa", "lr=3e-4")
     assert done.returncode == 0, done.stderr

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 from zo_sweep.legacy.cli import main
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 CLUSTER = "/grand/zo_project/alice"
 
 MEZO = """#!/bin/bash
@@ -189,6 +191,81 @@ def test_aggregator_runs_scripts_relative_to_its_own_folder(
     assert err.splitlines()[-1] == (
         "3 scripts: 2 converted, 2 with notes, 0 not convertible, 1 aggregators followed"
     )
+
+
+LOOPING_AGGREGATORS = {
+    # Skips itself with a test and `&&`, stops at the first failure with `||`.
+    "run_all.sh": """#!/bin/bash
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+for script in "$SCRIPT_DIR"/*.sh; do
+    [ "$(basename "$script")" == "run_all.sh" ] && continue
+    echo "=== $script"
+    bash "$script" || exit 1
+done
+""",
+    # The same with `if`, from its own folder, skipping every aggregator by name.
+    "run_each.sh": """#!/bin/bash
+set -e
+cd "$(dirname "$0")"
+for script in *.sh; do
+    if [[ "$script" == run_* ]] || [ ! -s "$script" ]; then
+        continue
+    else
+        bash "$script"
+    fi
+done
+""",
+}
+
+
+@pytest.mark.parametrize("name", LOOPING_AGGREGATORS)
+def test_an_aggregator_looping_over_its_folders_scripts_is_followed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    folder = tmp_path / "Llama-3.2-1B"
+    folder.mkdir()
+    for copied in ("1_0_mezo_orig_copa.sh", "2_0_mezo_orig_cb.sh"):
+        script(folder, copied, (REPO_ROOT / "legacy_scripts" / folder.name / copied).read_text())
+    script(folder, "3_0_mezo_orig_rte.sh", "")  # not yet written: skipped by run_each.sh
+    aggregator = script(folder, name, LOOPING_AGGREGATORS[name])
+    code, out, err = convert([str(aggregator)], capsys)
+    assert code == 0, err
+    sweeps = sweeps_by_script(out)
+    assert [header.split("/")[-1] for header in sweeps] == [
+        f"{name}: runs 1_0_mezo_orig_copa.sh, 2_0_mezo_orig_cb.sh"
+        + (", 3_0_mezo_orig_rte.sh" if name == "run_all.sh" else ""),
+        f"1_0_mezo_orig_copa.sh (run by {name})",
+        f"2_0_mezo_orig_cb.sh (run by {name})",
+        *([f"3_0_mezo_orig_rte.sh (run by {name}): nothing to convert (an empty file)"]
+          if name == "run_all.sh" else []),
+    ]  # fmt: skip
+    for task, copied in (("copa", "1_0_mezo_orig_copa.sh"), ("cb", "2_0_mezo_orig_cb.sh")):
+        (command,) = sweeps[f"# {folder / copied} (run by {name})"]
+        assert command.startswith(f"python -m zo_sweep model=llama1b task={task} method=zo ")
+    assert "warning" not in err and "error" not in err
+
+
+def test_a_script_that_runs_itself_is_one_line_not_a_loop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aggregator = script(
+        tmp_path, "run_all.sh", 'for s in "$(dirname "$0")"/*.sh; do bash "$s"; done\n'
+    )
+    code, _, err = convert([str(aggregator)], capsys)
+    assert code == 1
+    assert f"{aggregator}:1: error: runs run_all.sh, which runs this script: not followed " \
+        "(bash would never end)" in err.splitlines()  # fmt: skip
+
+
+def test_the_projects_own_folder_converts_with_exit_code_0(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = REPO_ROOT / "legacy_scripts"
+    code, out, err = convert([str(folder)], capsys)
+    assert code == 0, err
+    base = "nothing to convert (a base script, which every converted job runs)"
+    assert f"# {folder / '_run_trainer.sh'}: {base}" in out.splitlines()
+    assert " 0 not convertible, 10 with nothing to convert" in err.splitlines()[-1]
 
 
 def test_map_root_rewrites_every_path_prefix_and_only_whole_parts(

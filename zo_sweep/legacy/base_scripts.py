@@ -1,4 +1,5 @@
-"""What the old base scripts did with the variables a calling script passed, or did not pass.
+"""What the old base scripts did with the variables a calling script passed, or did not pass,
+and which scripts are base scripts (nothing to convert: every converted job runs them).
 
 Two kinds of knowledge, each with one home:
 - defaults for unset variables: the trainer's own (zo_sweep.train.settings), which is what the
@@ -37,6 +38,29 @@ def unset_defaults(task: str) -> dict[str, str]:
         values.pop("DEV", None)  # an unknown task: its dev size is the trainer's to find
     return {name: f"{value:g}" if isinstance(value, float) else str(value)
             for name, value in values.items()}  # fmt: skip
+
+
+def is_base_script(script_name: str) -> bool:
+    """A method's base script (`mezo_finetune_original.sh`), or a script one of them runs
+    (`_run_trainer.sh`, their shared body)."""
+    return _is_method_script(script_name) or script_name in shared_bodies()
+
+
+@cache
+def shared_bodies() -> frozenset[str]:
+    """The names of the scripts that zo_sweep's own base scripts run."""
+    from zo_sweep.legacy.shell_parse import parse_script
+
+    return frozenset(
+        launch.script.name
+        for path in sorted(BASE_SCRIPT_DIR.glob("*.sh"))
+        if _is_method_script(path.name)
+        for launch in parse_script(path, cwd=BASE_SCRIPT_DIR).launches
+    )
+
+
+def _is_method_script(script_name: str) -> bool:
+    return any(method.pattern.match(script_name) for method in zo_config.method_scripts())
 
 
 @cache

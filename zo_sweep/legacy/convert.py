@@ -71,12 +71,12 @@ def convert_script(
     cwd: str | Path | None = None,
     map_roots: RootMap = (),
     run_by: Path | None = None,
-    _depth: int = 0,
+    _runners: tuple[Path, ...] = (),
 ) -> Conversion:
     path = Path(path).resolve()
     conversion = Conversion(path, run_by=run_by)
     reason = unreadable(path)
-    if reason == EMPTY or method_and_data(path.name, DEFAULT_MODE) is not None:
+    if reason == EMPTY or base_scripts.is_base_script(path.name):
         conversion.nothing = reason or BASE_SCRIPT
         return conversion
     if reason is not None:
@@ -87,11 +87,15 @@ def convert_script(
     jobs = []
     for launch in parsed.launches:
         child = followed_script(launch, map_roots)
-        if child is not None and _depth < MAX_FOLLOW_DEPTH:
+        if child is not None and child.resolve() in (path, *_runners):
+            problems.append(Problem(path, launch.line, f"runs {child.name}, which runs this "
+                                    "script: not followed (bash would never end)", "error"))  # fmt: skip
+            continue
+        if child is not None and len(_runners) < MAX_FOLLOW_DEPTH:
             inherited = {**(environ or {}), **launch.env}
             conversion.followed.append(
                 convert_script(child, environ=inherited, cwd=_child_cwd(launch, child),
-                               map_roots=map_roots, run_by=path, _depth=_depth + 1)
+                               map_roots=map_roots, run_by=path, _runners=(*_runners, path))
             )  # fmt: skip
             continue
         overrides, launch_problems = launch_overrides(launch, map_roots)
@@ -137,8 +141,7 @@ def followed_script(launch: Launch, map_roots: RootMap) -> Path | None:
     if launch.script.is_relative_to(launch.cwd):
         candidates.append(launch.path.parent / launch.script.relative_to(launch.cwd))
     candidates.append(launch.path.parent / launch.script.name)
-    found = next((path for path in candidates if path.is_file()), None)
-    return None if found is None or found.resolve() == launch.path else found
+    return next((path for path in candidates if path.is_file()), None)
 
 
 def _child_cwd(launch: Launch, child: Path) -> Path:

@@ -1,18 +1,26 @@
 """Bash's expansion of one word, for the subset old experiment scripts use: `$NAME`, `${NAME}`,
-`${NAME:-word}`, `${NAME:=word}`, `${BASH_SOURCE[0]}`, `$0`, and the command substitutions that
-find a script's own folder (`$(dirname "$0")`, `$(cd ... && pwd)`, `realpath`). What it cannot
-evaluate without running something is reported, and read as empty.
+`${NAME:-word}`, `${NAME:=word}`, `${BASH_SOURCE[0]}`, `$0`, the command substitutions that
+find a script's own folder (`$(dirname "$0")`, `$(cd ... && pwd)`, `realpath`), and file name
+patterns (`"$SCRIPT_DIR"/*.sh`, the words of a for loop). What it cannot evaluate without
+running something is reported, and read as empty.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zo_sweep.legacy.shell_words import LITERAL_DOLLAR, SUBSTITUTION, split_fragment
+from zo_sweep.legacy.shell_words import (
+    GLOB_CHARACTERS,
+    LITERAL_GLOB,
+    SUBSTITUTION,
+    literal,
+    split_fragment,
+)
 
 SIMPLE_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*|[0-9])")
 # `${NAME}`, `${NAME:-word}`, `${NAME-word}`, `${NAME:=word}`, `${BASH_SOURCE[0]}`.
@@ -43,6 +51,22 @@ class Expander:
 
     def expand(self, word: str, state: ShellState, line: int) -> str:
         """A word after parameter expansion and command substitution (quotes already removed)."""
+        return literal(self._expanded(word, state, line))
+
+    def expand_files(self, word: str, state: ShellState, line: int) -> list[str]:
+        """The word, then the files its pattern matches, sorted, as bash expands a for loop's
+        words; a pattern that matches nothing stays as it is (bash's default)."""
+        expanded = self._expanded(word, state, line)
+        if not any(char in word for char in GLOB_CHARACTERS):  # none outside quotes
+            return [literal(expanded)]
+        pattern = "".join(_pattern_character(char) for char in expanded)
+        if os.path.isabs(pattern):
+            matches = glob.glob(pattern)
+        else:
+            matches = glob.glob(pattern, root_dir=state.cwd)
+        return sorted(matches) or [literal(expanded)]
+
+    def _expanded(self, word: str, state: ShellState, line: int) -> str:
         out: list[str] = []
         i = 0
         while i < len(word):
@@ -67,7 +91,7 @@ class Expander:
                 continue
             out.append(word[i])
             i += 1
-        return "".join(out).replace(LITERAL_DOLLAR, "$")
+        return "".join(out)
 
     def braced(self, body: str, state: ShellState, line: int) -> str:
         match = BRACED.match(body)
@@ -126,6 +150,14 @@ class Expander:
                 self.problem(line, f"cannot evaluate $({body}) without running it; read as empty")
                 return ""
         return output
+
+
+QUOTED_GLOB = {placeholder: glob.escape(char) for char, placeholder in LITERAL_GLOB.items()}
+
+
+def _pattern_character(char: str) -> str:
+    """A character of a pattern: a quoted glob character matches only itself."""
+    return QUOTED_GLOB.get(char, char)
 
 
 def _closing_brace(word: str, start: int) -> int:

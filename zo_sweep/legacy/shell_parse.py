@@ -3,9 +3,13 @@
 An old script sets environment variables in front of `bash <base>.sh`, once per learning rate,
 often with `&` and a final `wait`, and redirects each run's output to files. This module
 follows the script line by line the way bash would for that subset: variable assignments,
-`export`, `cd`, `for ... in ...; do ... done`, with words expanded as bash would
-(zo_sweep.legacy.shell_expand). Every base-script run becomes a `Launch`; anything it cannot follow is
-reported as a `Problem` naming the file and line, never skipped silently.
+`export`, `cd`, `for ... in ...; do ... done` (over words or files: `"$SCRIPT_DIR"/*.sh`),
+`if TEST; then ...; else ...; fi`, `&&` and `||`, `continue`, `break` and `exit`, with words
+expanded as bash would (zo_sweep.legacy.shell_expand) and tests read by
+zo_sweep.legacy.shell_conditions. Every run the script starts is taken to succeed, as in the
+runs the conversion stands for: `bash "$script" || exit 1` goes on. Every base-script run
+becomes a `Launch`; anything it cannot follow is reported as a `Problem` naming the file and
+line, never skipped silently.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zo_sweep.legacy.shell_blocks import block_body, if_parts, matching_end
+from zo_sweep.legacy.shell_conditions import is_test, test_holds
 from zo_sweep.legacy.shell_expand import Expander, ShellState, absolute_path
 from zo_sweep.legacy.shell_words import ShellSyntaxError, SimpleCommand, split_script
 
@@ -24,7 +30,7 @@ SHELLS = {"bash", "sh"}
 WRAPPERS = {"nohup", "time", "exec", "command"}
 # Commands that start no training run and change nothing a run receives.
 HARMLESS = {"wait", "echo", "printf", "mkdir", "set", "sleep", "true", ":", "date", "sync"}
-FOR_LOOP_END = "done"
+CHAINS = ("&&", "||")  # the next command runs if this one succeeded (&&) or failed (||)
 
 
 @dataclass(frozen=True)
@@ -83,45 +89,102 @@ def parse_script(
     # Inherited variables are the caller's: a run receives only what the script itself passes
     # (prefix assignments, and variables it assigns or names in `export`).
     state = ShellState(path, Path(cwd or Path.cwd()).resolve(), dict(environ or {}))
-    _Interpreter(parsed, split.substitutions).run(split.commands, state)
+    interpreter = _Interpreter(parsed, split.substitutions)
+    try:
+        interpreter.run(split.commands, state)
+    except _Exit:
+        pass
+    except _LoopControl as control:
+        interpreter.problem(control.line, f"{control.word} outside a loop: the script ends here")
     return parsed
+
+
+class _Exit(Exception):
+    """`exit`: the script ends here."""
+
+
+class _LoopControl(Exception):
+    """`continue` or `break` (the word, and the line it is on)."""
+
+    def __init__(self, word: str, line: int) -> None:
+        super().__init__(word)
+        self.word, self.line = word, line
 
 
 class _Interpreter:
     def __init__(self, parsed: ParsedScript, substitutions: list[str]) -> None:
         self.parsed = parsed
-        self.expand = Expander(substitutions, self.problem).expand
+        self.expander = Expander(substitutions, self.problem)
+        self.expand = self.expander.expand
 
     def problem(self, line: int, message: str) -> None:
         self.parsed.problems.append(Problem(self.parsed.path, line, message))
 
-    def run(self, commands: list[SimpleCommand], state: ShellState) -> None:
-        index = 0
+    def run(self, commands: list[SimpleCommand], state: ShellState) -> bool:
+        """Run the commands in turn; whether the last one succeeded."""
+        index, succeeded = 0, True
         while index < len(commands):
+            index, succeeded = self.run_chain(commands, index, state)
+        return succeeded
+
+    def run_chain(
+        self, commands: list[SimpleCommand], index: int, state: ShellState
+    ) -> tuple[int, bool]:
+        """A command and those `&&` and `||` chain to it: the next index, and the status."""
+        command = commands[index]
+        if command.words[:1] == ["for"]:
+            return self.run_for_loop(commands, index, state), True
+        if command.words[:1] == ["if"]:
+            return self.run_if(commands, index, state), True
+        succeeded = self.run_command(command, state)
+        index += 1
+        # `a && b || c`: a command skipped by its chain passes the status on.
+        while command.ended_by in CHAINS and index < len(commands):
+            runs = succeeded == (command.ended_by == "&&")
             command = commands[index]
-            if command.words and command.words[0] == "for":
-                index = self.run_for_loop(commands, index, state)
-                continue
-            self.run_command(command, state)
             index += 1
+            if runs:
+                succeeded = self.run_command(command, state)
+        return index, succeeded
 
     def run_for_loop(self, commands: list[SimpleCommand], start: int, state: ShellState) -> int:
         """`for NAME in WORDS; do BODY; done`: the body once per word. Returns the next index."""
         header = commands[start]
-        end = _matching_done(commands, start)
+        end = matching_end(commands, start)
         if end is None or len(header.words) < 3 or header.words[2] != "in":
             self.problem(
                 header.line, "unsupported for loop (expected: for NAME in WORDS; do ...; done)"
             )
             return len(commands) if end is None else end + 1
-        body = [_without_do(command) for command in commands[start + 1 : end]]
-        body = [command for command in body if command.words or command.redirections]
-        for value in [self.expand(word, state, header.line) for word in header.words[3:]]:
+        body = block_body(commands[start + 1 : end], "do")
+        values = [
+            value
+            for word in header.words[3:]
+            for value in self.expander.expand_files(word, state, header.line)
+        ]
+        for value in values:
             state.assign({header.words[1]: value})
-            self.run(body, state)
+            try:
+                self.run(body, state)
+            except _LoopControl as control:
+                if control.word == "break":
+                    break
         return end + 1
 
-    def run_command(self, command: SimpleCommand, state: ShellState) -> None:
+    def run_if(self, commands: list[SimpleCommand], start: int, state: ShellState) -> int:
+        """`if CONDITION; then BODY; [else BODY;] fi`. Returns the next index."""
+        end = matching_end(commands, start)
+        parts = if_parts(commands[start : end + 1] if end is not None else [])
+        if end is None or parts is None:
+            self.problem(commands[start].line,
+                         "unsupported if (expected: if TEST; then ...; [else ...;] fi)")  # fmt: skip
+            return len(commands) if end is None else end + 1
+        condition, then, otherwise = parts
+        self.run(then if self.run(condition, state) else otherwise, state)
+        return end + 1
+
+    def run_command(self, command: SimpleCommand, state: ShellState) -> bool:
+        """Run one command; whether it succeeded (as far as `&&` and `||` are concerned)."""
         words = list(command.words)
         prefix: dict[str, str] = {}
         while words and ASSIGNMENT.match(words[0]):
@@ -136,14 +199,24 @@ class _Interpreter:
                 prefix[name] = self.expand(value, state, command.line)
         if not words:
             state.assign(prefix)
-            return
+            return True
         expanded = [self.expand(word, state, command.line) for word in words]
-        self.run_words(command, expanded, prefix, state)
+        return self.run_words(command, expanded, prefix, state)
 
     def run_words(
         self, command: SimpleCommand, words: list[str], prefix: dict[str, str], state: ShellState
-    ) -> None:
+    ) -> bool:
         name = words[0]
+        if name in ("continue", "break"):
+            raise _LoopControl(name, command.line)
+        if name == "exit":
+            raise _Exit
+        if is_test(words):
+            holds = test_holds(words, state.cwd)
+            if holds is None:
+                self.problem(command.line, f"cannot decide the test {' '.join(words)}; "
+                             "taken as true")  # fmt: skip
+            return holds is not False
         if name == "export":
             self.export(words[1:], state, command.line)
         elif name == "cd":
@@ -156,6 +229,7 @@ class _Interpreter:
         elif name not in HARMLESS:
             shown = " ".join(words)
             self.problem(command.line, f"unsupported command, not read: {shown}")
+        return True
 
     def export(self, words: list[str], state: ShellState, line: int) -> None:
         for word in words:
@@ -215,25 +289,3 @@ def _script_argument(arguments: list[str]) -> str:
         if not argument.startswith("-"):
             return argument
     return ""
-
-
-def _matching_done(commands: list[SimpleCommand], start: int) -> int | None:
-    depth = 0
-    for index in range(start, len(commands)):
-        words = _without_do(commands[index]).words
-        if words and words[0] in ("for", "while", "until"):
-            depth += 1
-        elif words and words[0] == FOR_LOOP_END:
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
-
-
-def _without_do(command: SimpleCommand) -> SimpleCommand:
-    """`do LR=... bash x.sh` (the first command after `; do`) without its `do`."""
-    if command.words and command.words[0] == "do":
-        return SimpleCommand(
-            command.line, command.words[1:], command.redirections, command.background
-        )
-    return command

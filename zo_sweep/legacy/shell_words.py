@@ -7,8 +7,12 @@ handled first, on the raw text:
 
 - `$( ... )` may hold nested quotes, which shlex would split; each is replaced by a
   placeholder word part and kept aside, to be evaluated later.
-- a `$` inside single quotes is literal; it is replaced by a placeholder so that the
-  expansion step, which sees the words after quote removal, leaves it alone.
+- a `$` inside single quotes is literal, and so is a glob character (`*`, `?`) inside
+  any quotes; each is replaced by a placeholder so that the expansion step, which sees the
+  words after quote removal, leaves it alone (`literal` turns them back).
+
+Each command keeps the operator that ended it (`&&`, `||`, `;`, ...), so that the reader can
+follow `[ ... ] && continue` and `bash "$script" || exit 1`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from dataclasses import dataclass, field
 SUBST_OPEN = "\ue000"
 SUBST_CLOSE = "\ue001"
 LITERAL_DOLLAR = "\ue002"
+# Glob characters inside quotes: matched as themselves, never as a pattern (a `[` stays as
+# it is: `${BASH_SOURCE[0]}` reads it).
+LITERAL_GLOB = {"*": "\ue003", "?": "\ue004"}
+GLOB_CHARACTERS = tuple(LITERAL_GLOB)
 SUBSTITUTION = re.compile(f"{SUBST_OPEN}(\\d+){SUBST_CLOSE}")
 
 SEPARATORS = {";", "&", "&&", "||", "|", ";;", "\n"}
@@ -40,12 +48,21 @@ class SimpleCommand:
     words: list[str] = field(default_factory=list)
     redirections: list[tuple[str, str, str]] = field(default_factory=list)  # (fd, op, target)
     background: bool = False
+    ended_by: str = ""  # the operator after it: "&&", "||", ";", "&", "|" ("": the line's end)
 
 
 @dataclass
 class SplitScript:
     commands: list[SimpleCommand]
     substitutions: list[str]  # the inner text of each `$(...)`, by placeholder number
+
+
+def literal(text: str) -> str:
+    """Text with its placeholders for quoted characters turned back into the characters."""
+    text = text.replace(LITERAL_DOLLAR, "$")
+    for char, placeholder in LITERAL_GLOB.items():
+        text = text.replace(placeholder, char)
+    return text
 
 
 def split_script(text: str) -> SplitScript:
@@ -89,7 +106,9 @@ def mask_line(line: str, substitutions: list[str], line_number: int) -> str:
     i = 0
     while i < len(line):
         char = line[i]
-        if quote == "'":
+        if quote and char in LITERAL_GLOB:
+            out.append(LITERAL_GLOB[char])
+        elif quote == "'":
             out.append(LITERAL_DOLLAR if char == "$" else char)
             quote = "" if char == "'" else quote
         elif char == "\\":
@@ -157,6 +176,7 @@ def _commands_of(masked: str, line_number: int) -> list[SimpleCommand]:
         token = tokens[index]
         if token in SEPARATORS:
             current.background = token == "&"
+            current.ended_by = token
             commands.append(current)
             current = SimpleCommand(line_number)
         elif token in REDIRECTIONS:

@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--export",
         nargs=2,
         metavar=("TRACKER", "DEST"),
-        help="replay the finished jobs into a tracker instead: tensorboard DIR or mlflow DIR",
+        help="replay the finished jobs into a tracker instead: tensorboard, mlflow or wandb DIR",
     )
     for column in FILTER_COLUMNS:
         parser.add_argument(

@@ -1,8 +1,8 @@
-"""`python -m zo_sweep.summary --export tensorboard|mlflow DEST`: finished jobs into a tracker.
+"""`python -m zo_sweep.summary --export tensorboard|mlflow|wandb DEST`: finished jobs into a tracker.
 
 Replays what the job directories hold (every metrics.jsonl line, the result record, the
 hyperparameters) through the same trackers the trainer feeds live (zo_sweep.train.trackers),
-so any sweep can be looked at in TensorBoard or MLflow afterwards: jobs of external scripts,
+so any sweep can be looked at in TensorBoard, MLflow or W&B afterwards: jobs of external scripts,
 and old results imported by a row source (their final numbers only). Runs are grouped by
 purpose and cell and named by their job folder. A job already in DEST is not exported again.
 """
@@ -18,13 +18,13 @@ import pandas as pd
 
 from zo_sweep import records
 from zo_sweep.summary import schema
-from zo_sweep.train.trackers import PACKAGES, mlflow_uri, open_tracker
+from zo_sweep.train.tracker_stores import OUTPUT_DIR_TAG, mlflow_uri, wandb_has_run
+from zo_sweep.train.trackers import PACKAGES, open_tracker
 
 KINDS = tuple(PACKAGES)
 # Rows with nothing finished to show.
 NOT_EXPORTED = (schema.RUNNING, schema.MISSING, schema.LOST, schema.CORRUPT, records.DRY_RUN)
 PARAM_COLUMNS = ("purpose", "timestamp", *schema.CELL, *schema.HPARAMS, "seed")
-OUTPUT_DIR_TAG = "output_dir"
 
 
 def export_jobs(frame: pd.DataFrame, kind: str, dest: Path) -> int:
@@ -36,6 +36,8 @@ def export_jobs(frame: pd.DataFrame, kind: str, dest: Path) -> int:
         if row.get("status") in NOT_EXPORTED or path is None or path in done:
             continue
         if kind == "tensorboard" and (dest / group_of(row) / run_name_of(row)).exists():
+            continue
+        if kind == "wandb" and wandb_has_run(dest, path):
             continue
         _export_one(row, path, kind, dest)
         exported += 1

@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from zo_sweep import CONF_DIR
+from zo_sweep.sweep import shell_completion
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.callbacks import OUTCOME
 from zo_sweep.sweep.errors import ConfigError
@@ -53,6 +54,14 @@ def sweep_job(cfg: DictConfig) -> float:
 def main() -> None:
     """Entry point: check the command line, run the app, exit non-zero if a job failed."""
     sys.argv[1:] = _flags_first(sys.argv[1:])
+    if shell_completion.requested(sys.argv[1:]):
+        # `install=bash` or `query=bash` are no overrides: nothing to check, no job to run.
+        problem = shell_completion.problem(sys.argv[1:])
+        if problem:
+            _exit_bad_input(problem)
+        if not shell_completion.handled_here(sys.argv[1:]):
+            sweep_job()
+        return
     problem = _command_line_problem(sys.argv[1:])
     if problem:
         _exit_bad_input(problem)

@@ -19,6 +19,7 @@ from zo_sweep.train.scoring import encode
 from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
 from zo_sweep.train.sharding import shard_model
 from zo_sweep.train.steppers import check_ranks
+from zo_sweep.train.tracker_stores import OUTPUT_DIR_TAG
 from zo_sweep.train.trackers import Tracker, open_tracker
 
 # Settings that say what ran are top-level fields of result.json; every other one is a
@@ -63,7 +64,7 @@ def open_run_tracker(config: TrainSettings, out_dir: Path) -> Tracker | None:
         config.tracker_group or config.method,
         config.tracker_run_name or out_dir.name,
         params=settings,
-        tags={"output_dir": str(out_dir.resolve())},
+        tags={OUTPUT_DIR_TAG: str(out_dir.resolve())},
     )
 
 

@@ -136,7 +136,7 @@ class RunInputs:
     mode: str = setting("ft", "MODE", "ft (all parameters) or lora", choices=("ft", "lora"))
     output_dir: str = setting("", "OUTPUT_DIR", "where metrics.jsonl and result.json go")
     tracker: str | None = setting(
-        None, "TRACKER", "experiment tracker to log to live: none, tensorboard or mlflow"
+        None, "TRACKER", "experiment tracker to log to live: none, tensorboard, mlflow or wandb"
     )
     tracker_dir: str | None = setting(
         None, "TRACKER_DIR", "where the tracker's files go (mlflow: its sqlite store's folder)"
