@@ -170,8 +170,10 @@ def plan_line(name: str, plan: MemoryPlan, gpu_bytes: float | None = None) -> st
         "runtime": plan.runtime,
     }
     shown = ", ".join(
-        f"{label} {gb(value)}" for label, value in parts.items() if value is None or value > 0
-    ).replace("activations None", "activations unknown (no config.json)")
+        f"{label} {'unknown (no config.json)' if value is None else gb(value)}"
+        for label, value in parts.items()
+        if value is None or value > 0
+    )
     line = f"{name} {plan.shape.label}: {size} ({shown})"
     if gpu_bytes is None or plan.shape.device_type != "cuda":
         return line
