@@ -4,9 +4,10 @@ What the trainer holds (zo_sweep.train.model and steppers), per method:
 
 - zo: every weight trains. `fp32_masters` keeps 4-byte weights (the forward casts one layer at
   a time under autocast; under inference mode nothing is cached); `inference` keeps them in the
-  forward's dtype and perturbs each layer as it runs (about one layer's weight, twice, extra).
+  forward's dtype and perturbs each layer as it runs (about one layer's weight extra).
   No gradients, no optimizer state; the noise is drawn into two buffers of a chunk.
-- zo_lora: the frozen base in the forward's dtype, fp32 adapters, MeZO's buffers.
+- zo_lora: the frozen base in the forward's dtype, fp32 adapters (as in every LoRA run),
+  MeZO's buffers.
 - fo_full: fp32 weights, fp32 gradients and AdamW's two fp32 moments (16 bytes a parameter);
   a half-precision forward saves a half copy of each weight for the backward (autocast).
 - fo_lora: the frozen base in the forward's dtype; adapters, their gradients and moments.
@@ -73,8 +74,8 @@ class JobShape:
     @property
     def label(self) -> str:
         """`zo (fp32 masters)`: the method, and MeZO's precision where it matters."""
-        weights_in_forward_dtype = DTYPE_BYTES[self.dtype] == FP32
-        if self.method != "zo" or weights_in_forward_dtype:
+        fp32_forward = DTYPE_BYTES[self.dtype] == FP32  # both options keep fp32 weights
+        if self.method != "zo" or fp32_forward:
             return self.method
         return f"{self.method} ({PRECISIONS[self.precision]})"
 
@@ -127,9 +128,8 @@ def plan_memory(architecture: Architecture, shape: JobShape) -> MemoryPlan:
     first_order = shape.method.startswith("fo")
     trainable = _adapter_params(arch, shape) if lora else arch.params
     frozen = arch.params if lora else 0
-    masters = shape.method == "fo_full" or (
-        shape.method == "zo" and shape.precision == FP32_MASTERS
-    )
+    # Trainable weights are fp32, but for MeZO's inference-memory option.
+    masters = not (shape.method == "zo" and shape.precision == INFERENCE)
     states = {"adamw": 2 * FP32, "sgd": 0}[shape.optimizer] if first_order else 0
     return MemoryPlan(
         shape=shape,
