@@ -17,6 +17,7 @@ from zo_sweep.train.gpu_fit import (
     job_shape,
     jobs_per_gpu_that_fit,
     plan_line,
+    planning_gpu_bytes,
 )
 from zo_sweep.train.memory_plan import GIB, JobShape, plan_memory
 from zo_sweep.train.settings import TrainSettings
@@ -167,6 +168,12 @@ def test_the_large_models_devices_per_job_fit_nodes_of_four_40gb_a100s(
         assert not fits(plan_memory(architecture, fewer), A100_40), f"{name} needs fewer"
     masters = JobShape("zo", precision="fp32_masters", devices=4)
     assert fits(plan_memory(olmo32b, masters), A100_40)
+    # Llama-3-70B with fp32 masters needs 16 (conf/model/llama70b.yaml says so).
+    masters = JobShape("zo", precision="fp32_masters", devices=8)
+    assert fit_problem("llama70b", llama70b, masters, A100_40) == (
+        "llama70b zo (fp32 masters): 332 GB over 8 GPUs of 40 GB (41.5 GB each); "
+        "use devices_per_job=16, or the inference-memory option (217 GB)"
+    )
 
 
 def test_small_jobs_share_a_gpu_as_far_as_they_fit(tmp_path: Path) -> None:
@@ -207,3 +214,14 @@ def test_job_shape_reads_the_trainer_settings() -> None:
     assert (shape.method, shape.dtype, shape.device_type) == ("fo_lora", "bfloat16", "cuda")
     assert (shape.batch, shape.seq_len, shape.lora_rank, shape.devices) == (8, 256, 16, 2)
     assert job_shape(TrainSettings(device="cpu")).dtype == "float32"
+
+
+def test_the_gpu_to_plan_for_is_this_machines_else_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi: a login node, a laptop
+    assert planning_gpu_bytes(80) == (80 * GIB, "gpu_memory_gb=80")
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\nprintf '81920\\n40960\\n'\n")
+    fake.chmod(0o755)
+    assert planning_gpu_bytes(80) == (40 * GIB, "this machine's GPUs")  # the smallest
