@@ -53,6 +53,9 @@ def test_a_dry_run_takes_the_device_settings(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "2 jobs: 2 dry_run" in done.stdout
+    # Where jobs run is not in their folders' names.
+    names = {path.parent.name for path in tmp_path.rglob("command.sh")}
+    assert names == {"lr=0.0001", "lr=1e-05"}
 
 
 def test_where_a_job_runs_is_not_what_it_computes(compose_config) -> None:

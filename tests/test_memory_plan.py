@@ -104,6 +104,10 @@ def test_every_model_option_carries_its_size() -> None:
 
 def test_without_a_config_json_the_plan_counts_weights_from_params(tmp_path: Path) -> None:
     assert model_architecture("no-org/no-such-model") is None
+    unknown = _folder(tmp_path, "future-model", {"model_type": "no_such_architecture"})
+    assert model_architecture(str(unknown), params=10**9) == Architecture.from_params(
+        10**9, "params: 1000000000 in the model's config"
+    )
     architecture = model_architecture("no-org/no-such-model", params=7_241_732_096)
     assert architecture is not None and not architecture.shape_known
     plan = plan_memory(architecture, JobShape(method="fo_full"))

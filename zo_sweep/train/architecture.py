@@ -94,11 +94,14 @@ def find_config(model_id: str) -> Path | None:
 
 
 def model_architecture(model_id: str, params: int | None = None) -> Architecture | None:
-    """The model's architecture from its config.json if this machine has it, else its size from
-    `params` (the model YAML's figure), else None."""
+    """The model's architecture from its config.json if this machine has it (and transformers
+    can build it), else its size from `params` (the model YAML's figure), else None."""
     config = find_config(model_id)
     if config is not None:
-        return architecture_from_config(config)
+        try:
+            return architecture_from_config(config)
+        except (ValueError, KeyError, TypeError, OSError):
+            pass  # a model class this transformers does not know: its size is still known
     if params:
         return Architecture.from_params(params, f"params: {int(params)} in the model's config")
     return None
