@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from zo_sweep.bench import cli, report
-from zo_sweep.bench.memory import run_probe
+from zo_sweep.bench.memory import measure_peaks, run_probe
+from zo_sweep.bench.planned import PLANNED_PROBES, plan_ratios, planned_peaks
 from zo_sweep.bench.reference import ReferenceMeZO
 from zo_sweep.bench.steps import parameter_pass, step_ratios
 from zo_sweep.bench.timing import Spread
-from zo_sweep.bench.workload import BenchConfig
+from zo_sweep.bench.workload import BenchConfig, load
 from zo_sweep.train.environment import peak_memory_mb, reset_peak_memory
 from zo_sweep.train.mezo import ZerothOrderSGD
 
@@ -99,6 +100,8 @@ def test_headline_is_the_worst_task_and_goals_are_judged() -> None:
     assert report.verdict("zo_over_floor", 1.05) == ("<= 1.1", "met")
     assert report.verdict("reference_over_zo", 1.2)[1] == "NOT MET"
     assert report.verdict("fo_full_mem_over_zo", 3.0)[0] == "for the record"
+    assert report.verdict("fo_lora_plan_over_peak", 0.85) == ("1 ± 0.2", "met")
+    assert report.verdict("fo_lora_plan_over_peak", 1.25)[1] == "NOT MET"
 
 
 @pytest.mark.parametrize(
@@ -129,3 +132,25 @@ def test_benchmark_runs_on_the_tiny_model(tmp_path, capsys: pytest.CaptureFixtur
         assert result[key] > 0
         assert set(result["step_ratios"]) == {"sst2", "copa"}
     assert result["eval_speedup_single"] > 0 and result["eval_speedup_multi"] > 0
+
+
+def test_the_memory_plan_of_each_probe_is_set_beside_its_peak(tiny_model_dir) -> None:
+    config = BenchConfig(model=str(tiny_model_dir), batch_size=4, device="cpu")
+    _, tokenizer = load(str(tiny_model_dir), config)
+    planned = planned_peaks(str(tiny_model_dir), config, tokenizer)
+    assert set(planned) == set(PLANNED_PROBES)
+    # A tiny model's tensors are nothing beside the process: each plan is mostly its runtime.
+    assert all(400 < mib < 600 for mib in planned.values())
+    ratios = plan_ratios({probe: 2 * mib for probe, mib in planned.items()}, planned)
+    assert ratios == {f"{probe}_plan_over_peak": 0.5 for probe in PLANNED_PROBES}
+
+
+@pytest.mark.slow
+def test_the_plan_of_the_embedded_model_is_within_a_fifth_of_its_measured_peak() -> None:
+    """python -m zo_sweep.bench's memory figures, for the three methods, on the CPU."""
+    config = BenchConfig(device="cpu")
+    _, tokenizer = load(config.model, config)
+    planned = planned_peaks(config.model, config, tokenizer)
+    peaks = measure_peaks(config.model, config, lambda _: None, probes=tuple(PLANNED_PROBES))
+    for probe, ratio in plan_ratios(peaks, planned).items():
+        assert abs(ratio - 1) <= 0.2, f"{probe}: {ratio:.2f}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from helpers.sweep import job_results, probe_events, run_held_sweep, run_sweep, write_probe
 
 COMPLETE_JOB_FILES = ("command.sh", "train.out", "train.err", "result.json", ".hydra/config.yaml")
@@ -61,3 +62,19 @@ def test_slurm_cpu_preset_asks_for_no_gpu() -> None:
     assert done.returncode == 0, done.stderr
     assert "gpus_per_node: null" in done.stdout
     assert "SweepSlurmLauncher" in done.stdout
+
+
+def test_a_jobs_slurm_request_follows_its_devices() -> None:
+    from zo_sweep.sweep.slurm_jobs import node_request
+
+    gpus = {"gpus_per_node": 1, "node_gpus": 4, "cpus_per_task": 8}
+    assert node_request(1, gpus) == {"nodes": 1, "gpus_per_node": 1, "cpus_per_task": 8}
+    assert node_request(4, gpus) == {"nodes": 1, "gpus_per_node": 4, "cpus_per_task": 32}
+    assert node_request(8, gpus) == {"nodes": 2, "gpus_per_node": 4, "cpus_per_task": 32}
+    assert node_request(6, gpus) == {"nodes": 2, "gpus_per_node": 3, "cpus_per_task": 24}
+    with pytest.raises(ValueError, match="use devices_per_job=4 or 6$"):
+        node_request(5, gpus)
+    one_node = {**gpus, "node_gpus": None}
+    assert node_request(8, one_node) == {"nodes": 1, "gpus_per_node": 8, "cpus_per_task": 64}
+    cpu = {"gpus_per_node": None, "cpus_per_task": 4}  # slurm_cpu: the ranks' cores, no GPU
+    assert node_request(2, cpu) == {"nodes": 1, "gpus_per_node": None, "cpus_per_task": 8}

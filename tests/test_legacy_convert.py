@@ -127,3 +127,16 @@ def test_module_entry_point() -> None:
         capture_output=True, text=True, cwd=REPO_ROOT, check=True,
     )  # fmt: skip
     assert done.stdout.splitlines()[1] == documented_command(script)
+
+
+def test_the_large_models_convert_to_their_own_options(tmp_path: Path) -> None:
+    """Their options bring the devices a job needs, which model.id=... would not."""
+    script = tmp_path / "big.sh"
+    script.write_text(
+        "MODEL=meta-llama/Meta-Llama-3-70B TASK=/data/Data/original/Copa LR=1e-6 "
+        "bash mezo_finetune_original.sh\n"
+        "MODEL=allenai/OLMo-2-0325-32B TASK=/data/Data/original/RTE LR=1e-6 "
+        "bash mezo_finetune_original.sh\n"
+    )
+    commands = [sweep.command() for sweep in convert_script(script).sweeps]
+    assert [command.split()[3] for command in commands] == ["model=llama70b", "model=olmo2_32b"]

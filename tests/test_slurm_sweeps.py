@@ -171,3 +171,39 @@ def test_requeued_job_goes_on_in_its_own_directory(tmp_path: Path) -> None:
     assert [event["event"] for event in probe_events(log)] == ["start", "start", "end"]
     (job_dir,) = {path.parent for path in (tmp_path / "out").rglob("result.json")}
     assert (job_dir / "train.err.attempt1").exists() and (job_dir / "train.out.attempt1").exists()
+
+
+def test_a_job_of_several_gpus_asks_for_them_on_as_many_nodes_as_it_needs(tmp_path: Path) -> None:
+    """The throwaway cluster has no GPU, so sbatch refuses: its script says what was asked."""
+    args = _sweep_args(tmp_path, "lr=1e-4,1e-5", "hydra/launcher=slurm")
+    done = run_sweep(*args, "devices_per_job=8", "hydra.launcher.node_gpus=4")
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "(hydra.launcher: nodes=2, gpus_per_node=4, cpus_per_task=4" in line
+    (script,) = (tmp_path / "out").rglob(".submission_file_*.sh")
+    requests = [line for line in script.read_text().splitlines() if line.startswith("#SBATCH")]
+    assert "#SBATCH --nodes=2" in requests and "#SBATCH --gpus-per-node=4" in requests
+    assert "#SBATCH --array=0-1%2" in requests  # both jobs, one array: they are one size
+
+
+def test_jobs_of_two_sizes_go_in_two_arrays(tmp_path: Path) -> None:
+    log = tmp_path / "probe.jsonl"
+    done = run_sweep(
+        *_sweep_args(tmp_path, "lr=1e-4", "devices_per_job=1,2"), env={"PROBE_LOG": str(log)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 jobs: 2 ok" in done.stdout
+    arrays = {(path.parent / "slurm_job_id").read_text().split("_")[0]
+              for path in (tmp_path / "out").rglob("result.json")}  # fmt: skip
+    assert len(arrays) == 2
+
+
+def test_devices_that_do_not_split_over_nodes_are_refused(tmp_path: Path) -> None:
+    args = _sweep_args(tmp_path, "lr=1e-4", "hydra/launcher=slurm", "hydra.launcher.node_gpus=4")
+    done = run_sweep(*args, "devices_per_job=5")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: devices_per_job=5 does not split evenly over nodes of 4 GPUs "
+        "(hydra.launcher.node_gpus=4): use devices_per_job=4 or 6"
+    )
+    assert not _queued_jobs()

@@ -12,6 +12,10 @@ hydra-submitit-launcher submits one array job and then waits on each job's resul
   Here its job directory records how it ended (`timeout`, `interrupted`, `failed`) and the
   sweeper gets the objective of a job without a metric;
 - Ctrl-C left the array running on the cluster. Here it cancels the sweep's jobs first.
+
+Each job asks for the devices its `devices_per_job` says (GPUs, on several nodes where a node
+has fewer, `node_gpus`; and `cpus_per_task` cores for each): jobs of one size share an array
+job, so a sweep over models of different sizes submits one array per size.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-# Launcher settings that are the executor's own rather than sbatch options.
-EXECUTOR_KEYS = {"submitit_folder", "max_num_timeout"}
+# Launcher settings that are not sbatch options: the executor's own, and the size of a node.
+EXECUTOR_KEYS = {"submitit_folder", "max_num_timeout", "node_gpus"}
 
 
 class SweepSlurmLauncher(SlurmLauncher):
@@ -43,11 +47,11 @@ class SweepSlurmLauncher(SlurmLauncher):
         from zo_sweep.sweep import slurm_jobs
 
         assert self.config is not None and self.hydra_context is not None
-        executor = self._executor()
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         log.info("SLURM sweep output dir: %s", sweep_dir)
         arguments = []
+        by_request: dict[tuple, list[int]] = {}
         for offset, overrides in enumerate(job_overrides):
             index = initial_job_idx + offset
             log.info("\t#%d : %s", index, " ".join(filter_overrides(overrides)))
@@ -55,7 +59,20 @@ class SweepSlurmLauncher(SlurmLauncher):
                 (list(overrides), "hydra.sweep.dir", index, f"job_id_for_{index}",
                  Singleton.get_state())
             )  # fmt: skip
-        jobs = slurm_jobs.submit_or_exit(executor, self, arguments, self.params)
+            request = self._request(list(overrides), index)
+            by_request.setdefault(tuple(request.items()), []).append(offset)
+        jobs: list[Any] = [None] * len(arguments)
+        for request, offsets in by_request.items():
+            params = {**self.params, **dict(request)}
+            try:
+                submitted = slurm_jobs.submit_or_exit(
+                    self._executor(params), self, [arguments[i] for i in offsets], params
+                )
+            except SystemExit:  # refused: the arrays already queued go too
+                slurm_jobs.cancel([job for job in jobs if job is not None])
+                raise
+            for offset, job in zip(offsets, submitted, strict=True):
+                jobs[offset] = job
         try:
             slurm_jobs.wait_until_finished(jobs, POLL_SECONDS)
         except KeyboardInterrupt:
@@ -69,11 +86,20 @@ class SweepSlurmLauncher(SlurmLauncher):
             for job, (overrides, _, index, *_) in zip(jobs, arguments, strict=True)
         ]
 
-    def _executor(self) -> Any:
-        """submitit's SLURM executor with this launcher's settings, as the parent builds it."""
+    def _request(self, overrides: list[str], index: int) -> dict[str, int | None]:
+        """The GPUs and nodes job `index` asks for, from its own devices_per_job."""
+        from zo_sweep.sweep import slurm_jobs
+
+        devices = OmegaConf.select(self._job_config(overrides, index), "devices_per_job")
+        try:
+            return slurm_jobs.node_request(int(devices or 1), self.params)
+        except ValueError as error:
+            slurm_jobs.refuse(str(error))
+
+    def _executor(self, params: dict[str, Any]) -> Any:
+        """submitit's SLURM executor with these settings, as the parent builds it."""
         import submitit
 
-        params = dict(self.params)
         executor = submitit.AutoExecutor(
             cluster=self._EXECUTOR,
             folder=params["submitit_folder"],

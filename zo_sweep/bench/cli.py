@@ -14,6 +14,7 @@ import torch
 
 from zo_sweep.bench.evaluation import measure_eval
 from zo_sweep.bench.memory import PROBES, ProbeFailed, measure_peaks, memory_ratios, run_probe
+from zo_sweep.bench.planned import plan_ratios, planned_peaks
 from zo_sweep.bench.precision import measure_precision
 from zo_sweep.bench.report import as_json, headline, render
 from zo_sweep.bench.startup import measure_startup
@@ -145,6 +146,8 @@ def run(config: BenchConfig, scratch: Path) -> dict:
     if "memory" not in config.skip:
         peaks = measure_peaks(path, config, log)
         result.update(peak_memory_mib=peaks, **memory_ratios(peaks))
+        planned = planned_peaks(path, config, tokenizer)
+        result.update(planned_memory_mib=planned, **plan_ratios(peaks, planned))
     if "startup" not in config.skip:
         log("where a one-step job's time goes (the trainer alone, then a one-job sweep)")
         result["startup_seconds"] = measure_startup(path, scratch, sweep=not config.tiny)

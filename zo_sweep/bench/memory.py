@@ -47,9 +47,11 @@ def run_probe(probe: str, path: str, config: BenchConfig) -> float:
     return peak_memory_mb(device)
 
 
-def measure_peaks(path: str, config: BenchConfig, log) -> dict[str, float]:
+def measure_peaks(
+    path: str, config: BenchConfig, log, probes: tuple[str, ...] = PROBES
+) -> dict[str, float]:
     peaks = {}
-    for probe in PROBES:
+    for probe in probes:
         log(f"peak memory of {probe} (fresh process)")
         settings = json.dumps(dataclasses.asdict(config))
         command = [sys.executable, "-m", "zo_sweep.bench", "--probe", probe, path, settings]

@@ -22,6 +22,9 @@ FIGURES: dict[str, tuple[str, str, float | None]] = {
     "reference_mem_over_zo": ("reference MeZO peak memory / MeZO peak memory", "", None),
     "fo_full_mem_over_zo": ("first-order full peak memory / MeZO peak memory", "", None),
     "fo_lora_mem_over_zo": ("first-order LoRA peak memory / MeZO peak memory", "", None),
+    "zo_plan_over_peak": ("MeZO's memory plan / its measured peak", "~", 0.2),
+    "fo_full_plan_over_peak": ("first-order full's memory plan / its measured peak", "~", 0.2),
+    "fo_lora_plan_over_peak": ("first-order LoRA's memory plan / its measured peak", "~", 0.2),
 }
 WORST_OF_TASKS = ("zo_over_two_forwards", "zo_over_floor", "reference_over_zo")
 
@@ -39,6 +42,8 @@ def verdict(key: str, value: float) -> tuple[str, str]:
     _, comparison, goal = FIGURES[key]
     if goal is None:
         return "for the record", ""
+    if comparison == "~":  # a ratio within `goal` of 1
+        return f"1 ± {goal:g}", "met" if abs(value - 1) <= goal else "NOT MET"
     met = value >= goal if comparison == ">=" else value <= goal
     return f"{comparison} {goal:g}", "met" if met else "NOT MET"
 
@@ -76,8 +81,13 @@ def render(result: dict) -> str:
         lines += [tabulate(rows, headers=["evaluation speed-up", "median (low-high)"]), ""]
     if result.get("peak_memory_mib"):
         kind = "max_memory_allocated" if env["device_type"] == "cuda" else "peak RSS"
-        rows = [[name, f"{mib:.0f}"] for name, mib in result["peak_memory_mib"].items()]
-        lines += [tabulate(rows, headers=["peak memory, fresh process", f"MiB ({kind})"]), ""]
+        planned = result.get("planned_memory_mib", {})
+        rows = [
+            [name, f"{mib:.0f}", f"{planned[name]:.0f}" if name in planned else ""]
+            for name, mib in result["peak_memory_mib"].items()
+        ]
+        headers = ["peak memory, fresh process", f"MiB ({kind})", "planned MiB"]
+        lines += [tabulate(rows, headers=headers), ""]
     if result.get("startup_seconds"):
         rows = [[phase, f"{s:.2f}"] for phase, s in result["startup_seconds"].items()]
         lines += [tabulate(rows, headers=["one-step job", "seconds"]), ""]

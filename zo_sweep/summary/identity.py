@@ -19,13 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-from zo_sweep.sweep.resume import RUN_CONTROL_KEYS
+from zo_sweep.sweep.resume import PLANNING_KEYS, RUN_CONTROL_KEYS
 
 SEED_KEYS = ("seed", "env.SEED")
 LR_KEYS = ("lr", "env.LR")
 # Names for tables and figures; they never change what a job computes.
 DISPLAY_KEYS = ("model.display", "task.display", "method.display", "data.display")
-NOT_SETTINGS = (*RUN_CONTROL_KEYS, *SEED_KEYS, *DISPLAY_KEYS)
+NOT_SETTINGS = (*RUN_CONTROL_KEYS, *SEED_KEYS, *DISPLAY_KEYS, *PLANNING_KEYS)
 # Row columns standing for settings when a row has no config (e.g. imported old results).
 COLUMN_SETTINGS = {
     "model": "model.name",

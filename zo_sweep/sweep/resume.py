@@ -28,6 +28,8 @@ RUN_CONTROL_KEYS = (
     "job_timeout_min",
     "gpus",
     "jobs_per_gpu",
+    "devices_per_job",
+    "gpu_memory_gb",
     "gpu_lock_dir",
     "progress_every_s",
     "tracker",
@@ -36,6 +38,8 @@ RUN_CONTROL_KEYS = (
 RUN_CONTROL_INPUTS = ("tracker", "tracker_dir", "tracker_group", "tracker_run_name")
 # Config groups whose `display` name is only how summaries print them.
 DISPLAY_GROUPS = ("model", "task", "method", "data")
+# What a model's option says for the memory plan (its size, the devices it needs), not for training.
+PLANNING_KEYS = ("model.params", "model.devices_per_job")
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -50,6 +54,11 @@ def config_hash(cfg: DictConfig) -> str:
         node = payload.get(group)
         if isinstance(node, dict):
             node.pop("display", None)
+    for dotted in PLANNING_KEYS:
+        group, key = dotted.split(".")
+        node = payload.get(group)
+        if isinstance(node, dict):
+            node.pop(key, None)
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

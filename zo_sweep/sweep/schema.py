@@ -30,7 +30,9 @@ class SweepConfig(Hyperparameters):
     resume: bool = False  # skip a job whose identical config already finished under this purpose
     job_timeout_min: float | None = None  # end a hung job after this many minutes
     gpus: Any = GPU_CHOICE_AUTO  # auto, a list of GPU ids, or [] for the CPU
-    jobs_per_gpu: int = 1  # jobs that may share one GPU at a time
+    jobs_per_gpu: Any = 1  # one-device jobs that may share one GPU at a time, or auto: all that fit
+    devices_per_job: int = 1  # GPUs of one job, whole (its ranks, sharded); a model may say more
+    gpu_memory_gb: float = 80  # the GPU size to plan jobs for on a machine without GPUs
     gpu_lock_dir: str | None = None  # lock files of the GPU slots; null: the system's temp dir
     progress_every_s: float = 30  # live progress when stdout is no terminal; 0: off
     extra_env: dict[str, Any] = field(default_factory=dict)  # more variables for the script

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import re
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from zo_sweep import records
 from zo_sweep.sweep import continuation
@@ -36,10 +37,42 @@ STATE_STATUS = {
 # Statuses a job's own record may be refined from: it saw a signal, SLURM knows which one.
 REFINABLE = (records.INTERRUPTED, None)
 # Launcher settings that shape the sbatch request, named in a refusal's one-line error.
-REQUEST_KEYS = ("partition", "gpus_per_node", "gres", "cpus_per_task", "mem_gb", "timeout_min")
+REQUEST_KEYS = (
+    "partition", "nodes", "gpus_per_node", "gres", "cpus_per_task", "mem_gb", "timeout_min"
+)  # fmt: skip
 SBATCH_ERROR = re.compile(r"sbatch: error: (?:Batch job submission failed: )?(.+)")
 # submitit's message when its time-limit signal arrives and the job may not be requeued.
 SUBMITIT_TIMED_OUT = "not requeued because: timed-out"
+
+
+def node_request(devices: int, params: Mapping[str, Any]) -> dict[str, int | None]:
+    """What a job of `devices` devices asks SLURM for, from the launcher's settings: its GPUs
+    per node and nodes, on nodes of `node_gpus` GPUs (null: one node), and `cpus_per_task`
+    cores for each device (rank) on a node. A launcher that asks for no GPU (`gpus_per_node:
+    null`, slurm_cpu) runs a job's ranks on one node. ValueError (one line) for a job that does
+    not split evenly over nodes."""
+    node_gpus, cores = params.get("node_gpus"), params.get("cpus_per_task")
+    if params.get("gpus_per_node") is None:
+        nodes, per_node, gpus = 1, devices, None
+    elif node_gpus is None or devices <= node_gpus:
+        nodes, per_node, gpus = 1, devices, devices
+    else:
+        nodes = math.ceil(devices / node_gpus)
+        if devices % nodes:
+            fewer, more = devices // nodes * nodes, nodes * math.ceil(devices / nodes)
+            raise ValueError(
+                f"devices_per_job={devices} does not split evenly over nodes of {node_gpus} "
+                f"GPUs (hydra.launcher.node_gpus={node_gpus}): use devices_per_job={fewer} or "
+                f"{more}"
+            )
+        per_node = gpus = devices // nodes
+    return {"nodes": nodes, "gpus_per_node": gpus, "cpus_per_task": cores and cores * per_node}
+
+
+def refuse(message: str) -> NoReturn:
+    """One line on stderr and exit code 2: the sweep asked for something SLURM cannot give."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_BAD_INPUT)
 
 
 def submit_or_exit(
@@ -52,8 +85,7 @@ def submit_or_exit(
         with contextlib.redirect_stderr(captured):
             return executor.map_array(function, *zip(*arguments, strict=True))
     except Exception as error:
-        print(f"error: {refusal_message(str(error), params)}", file=sys.stderr, flush=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
+        refuse(refusal_message(str(error), params))
 
 
 def refusal_message(sbatch_output: str, params: Mapping[str, Any]) -> str:
@@ -61,7 +93,9 @@ def refusal_message(sbatch_output: str, params: Mapping[str, Any]) -> str:
     reasons = [match.group(1).strip() for match in SBATCH_ERROR.finditer(sbatch_output)]
     reason = reasons[-1] if reasons else (sbatch_output.strip().splitlines() or ["unknown"])[-1]
     request = ", ".join(
-        f"{key}={params[key]}" for key in REQUEST_KEYS if params.get(key) is not None
+        f"{key}={params[key]}"
+        for key in REQUEST_KEYS
+        if params.get(key) is not None and not (key == "nodes" and params[key] == 1)
     )
     hint = ""
     if "gres" in reason.lower() and params.get("gpus_per_node"):

@@ -115,9 +115,32 @@ def _check_job_control(cfg: DictConfig) -> None:
     timeout = cfg.get("job_timeout_min")
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise ConfigError(f"job_timeout_min={timeout}: must be a positive number of minutes")
-    if cfg.get("jobs_per_gpu") is not None and cfg.jobs_per_gpu < 1:
-        raise ConfigError(f"jobs_per_gpu={cfg.jobs_per_gpu}: must be >= 1")
+    _check_jobs_per_gpu(cfg.get("jobs_per_gpu"))
+    devices = cfg.get("devices_per_job")
+    if devices is not None and devices < 1:
+        raise ConfigError(f"devices_per_job={devices}: must be >= 1")
+    memory = cfg.get("gpu_memory_gb")
+    if memory is not None and not (math.isfinite(memory) and memory > 0):
+        raise ConfigError(f"gpu_memory_gb={memory}: must be a positive number of GB")
     _check_gpus(cfg.get("gpus"))
+    _check_devices_available(cfg.get("gpus"), devices)
+
+
+def _check_jobs_per_gpu(jobs: Any) -> None:
+    if jobs is None or jobs == GPU_CHOICE_AUTO:
+        return
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ConfigError(f"jobs_per_gpu={jobs}: use a number >= 1, or auto (as many as fit)")
+
+
+def _check_devices_available(gpus: Any, devices: int | None) -> None:
+    """A job of more GPUs than the sweep is given would wait for ever."""
+    if not devices or devices == 1 or not isinstance(gpus, ListConfig | list) or not gpus:
+        return
+    if devices > len(gpus):
+        raise ConfigError(
+            f"devices_per_job={devices} but gpus={list(gpus)} gives the sweep only {len(gpus)}"
+        )
 
 
 def _check_gpus(gpus: Any) -> None:
