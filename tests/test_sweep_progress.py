@@ -17,8 +17,8 @@ import pytest
 from helpers.sweep import REPO_ROOT, start_sweep, write_probe
 
 from zo_sweep import records
-from zo_sweep.sweep.job_progress import read_job_progress
-from zo_sweep.sweep.liveness import job_liveness
+from zo_sweep.jobdir.liveness import job_liveness
+from zo_sweep.jobdir.progress import read_job_progress
 from zo_sweep.sweep.progress import ProgressWatcher
 
 SLOW_PROBE = {"PROBE_STEPS": "6", "STEP_SLEEP": "0.4"}

@@ -35,7 +35,7 @@ def derived_folders(kind: str, task_dir: Path, keys: Iterable[str]) -> dict[str,
     """data.<key> (synthetic_task, eval_root) of a kind for this task folder, for each of
     `keys` that is not null. Only the keys asked for are resolved: DataError when one of them
     needs a folder that is not there."""
-    from zo_sweep.sweep.resolvers import register_resolvers
+    from zo_sweep.resolvers import register_resolvers
 
     path = zo_sweep.CONF_DIR / "data" / f"{kind}.yaml"
     if not path.is_file():

@@ -109,8 +109,8 @@ def compose(overrides: Sequence[str]) -> DictConfig:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from zo_sweep.sweep.resolvers import register_resolvers
-    from zo_sweep.sweep.schema import register_schema
+    from zo_sweep.jobdir.schema import register_schema
+    from zo_sweep.resolvers import register_resolvers
 
     register_resolvers()
     register_schema()

@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from zo_sweep import records
+from zo_sweep.jobdir.liveness import runner_state
 from zo_sweep.summary import identity, schema
-from zo_sweep.sweep.liveness import runner_state
 
 CONFIG_FILE = Path(records.HYDRA_DIR) / "config.yaml"
 # A sweep started in the same second as another of the same purpose gets a `_<n>` suffix.
@@ -197,7 +197,7 @@ def _resolve_interpolations(config: dict[str, Any], fields: dict[str, Any]) -> d
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from zo_sweep.sweep.resolvers import register_resolvers
+    from zo_sweep.resolvers import register_resolvers
 
     register_resolvers()  # e.g. data.id is `${data_id:...}`
     conf = OmegaConf.create(config)

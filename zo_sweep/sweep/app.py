@@ -19,17 +19,17 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from zo_sweep import CONF_DIR
+from zo_sweep.errors import ConfigError
+from zo_sweep.jobdir.liveness import mark_this_process_as_the_sweep
+from zo_sweep.jobdir.schema import register_schema
+from zo_sweep.resolvers import register_resolvers
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.callbacks import OUTCOME
-from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.job import run_job
-from zo_sweep.sweep.liveness import mark_this_process_as_the_sweep
 from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.plugins import missing_plugin_message
 from zo_sweep.sweep.preflight import check_command_line
 from zo_sweep.sweep.process import sigterm_as_interrupt
-from zo_sweep.sweep.resolvers import register_resolvers
-from zo_sweep.sweep.schema import register_schema
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2

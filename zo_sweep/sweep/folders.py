@@ -16,8 +16,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from zo_sweep.errors import ConfigError
 from zo_sweep.sweep import continuation
-from zo_sweep.sweep.errors import ConfigError
 
 # Config values that become one folder name each.
 NAME_KEYS = ("purpose", "model.name", "task.name", "method.name", "data.name")

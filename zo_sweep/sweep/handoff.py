@@ -15,8 +15,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep.sweep.errors import ConfigError
-from zo_sweep.sweep.schema import SweepConfig
+from zo_sweep.errors import ConfigError
+from zo_sweep.jobdir.schema import SweepConfig
 from zo_sweep.train import errors as train_errors
 from zo_sweep.train.settings import (
     SETTINGS_ENV,

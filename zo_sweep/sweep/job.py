@@ -21,9 +21,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import records
+from zo_sweep.errors import ConfigError
+from zo_sweep.jobdir.liveness import process_alive, record_runner, sweep_process_to_watch
 from zo_sweep.sweep import continuation
 from zo_sweep.sweep.command import JobCommand, build_command
-from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.gpu_slots import gpu_slot
 from zo_sweep.sweep.handoff import write_settings
 from zo_sweep.sweep.job_files import (
@@ -34,7 +35,6 @@ from zo_sweep.sweep.job_files import (
     write_snapshot,
 )
 from zo_sweep.sweep.job_result import NO_OBJECTIVE, collect_result, objective
-from zo_sweep.sweep.liveness import process_alive, record_runner, sweep_process_to_watch
 from zo_sweep.sweep.process import (
     ProcessOutcome,
     run_process_group,

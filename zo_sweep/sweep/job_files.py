@@ -14,8 +14,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep import records
+from zo_sweep.errors import ConfigError
 from zo_sweep.sweep import continuation
-from zo_sweep.sweep.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

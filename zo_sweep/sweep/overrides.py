@@ -16,7 +16,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.errors import ConfigError
 from zo_sweep.sweep.one_line import one_line_message
 
 

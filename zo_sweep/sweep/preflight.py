@@ -29,7 +29,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from zo_sweep import CONF_DIR
-from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.errors import ConfigError
+from zo_sweep.jobdir.schema import register_schema
+from zo_sweep.resolvers import register_resolvers
 from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.overrides import (
     apply_override,
@@ -39,8 +41,6 @@ from zo_sweep.sweep.overrides import (
     parse_overrides,
     parser,
 )
-from zo_sweep.sweep.resolvers import register_resolvers
-from zo_sweep.sweep.schema import register_schema
 from zo_sweep.sweep.validation import (
     check_settings,
     unknown_key_message,

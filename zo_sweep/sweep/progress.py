@@ -2,7 +2,7 @@
 
 A thread in the sweep process looks at the sweep folder every POLL_SECONDS, whichever launcher
 runs the jobs (in this process, joblib workers, SLURM nodes): jobs only need to write their
-files (see zo_sweep.sweep.job_progress). It prints one line when a job starts, ends or is lost,
+files (see zo_sweep.jobdir.progress). It prints one line when a job starts, ends or is lost,
 and a picture of the sweep: on a terminal one status line redrawn in place every few seconds;
 elsewhere (CI, a log file) plain lines every `every_seconds`.
 """
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from zo_sweep.jobdir.progress import LOST, RUNNING, JobProgress, describe, read_job_progress
 from zo_sweep.sweep import status as sweep_status
-from zo_sweep.sweep.job_progress import LOST, RUNNING, JobProgress, describe, read_job_progress
 
 POLL_SECONDS = 2.0
 CLEAR_LINE = "\r\x1b[K"

@@ -1,6 +1,6 @@
 """Check a composed job config before anything runs, and say what is wrong in one line.
 
-Types were checked by Hydra as it composed (the schema in zo_sweep.sweep.schema); the trainer's
+Types were checked by Hydra as it composed (the schema in zo_sweep.jobdir.schema); the trainer's
 ranges and choices come from its schema's field rules (zo_sweep.train.settings). Here follow
 what only the sweep reads (job control), keys that no part reads, the task as composed, and
 the checks that need the file system: existing data folders and an existing script.
@@ -17,11 +17,11 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import RESOURCE_ROOT
-from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.errors import ConfigError
+from zo_sweep.jobdir.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.sweep.folders import check_folder_names
 from zo_sweep.sweep.handoff import SWEEP_KEYS, job_settings
 from zo_sweep.sweep.one_line import one_line_message
-from zo_sweep.sweep.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.train import errors as train_errors
 from zo_sweep.train.settings import TrainSettings, check, env_fields
 

@@ -2,7 +2,7 @@
 
 Each field carries, in one place, its default, its environment variable (the old scripts'
 interface), one line of help and its rule (a lower bound or a list of choices). Everything
-else is generated from these fields: the sweep config's types (zo_sweep.sweep.schema), the
+else is generated from these fields: the sweep config's types (zo_sweep.jobdir.schema), the
 environment a job exports, the trainer's flags and its checks.
 
 `Hyperparameters` are the sweep config's top-level keys of the same names (`lr=1e-6`);

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from zo_sweep import records
-from zo_sweep.sweep.liveness import job_liveness
+from zo_sweep.jobdir.liveness import job_liveness
 
 RUNNING = "running"
 LOST = "lost"

@@ -33,8 +33,8 @@ def example_eval_root(root: str) -> str | None:
 
 
 def data_id(root: str, tag: str | None = None, synthetic_root: str | None = None) -> str:
-    """`${data_id:${data.root},${data.tag}}`: which dataset a job uses (see zo_sweep.data.identity)."""
-    from zo_sweep.data.identity import data_identity
+    """`${data_id:${data.root},${data.tag}}`: which dataset a job uses (see zo_sweep.data_identity)."""
+    from zo_sweep.data_identity import data_identity
 
     return data_identity(root, tag, synthetic_root)
 
