@@ -11,8 +11,8 @@ from mlflow.tracking import MlflowClient
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from zo_sweep.data.layout import example_data_root
+from zo_sweep.errors import ConfigError
 from zo_sweep.summary.cli import main as summary_main
-from zo_sweep.train.errors import ConfigError
 from zo_sweep.train.pipeline import train
 from zo_sweep.train.settings import TrainSettings, check
 from zo_sweep.train.trackers import check_tracker, mlflow_uri, open_tracker

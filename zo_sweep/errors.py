@@ -1,9 +1,25 @@
-"""The sweep's user-facing error: one line that says what to fix."""
+"""The user-facing errors: each carries one line that says what to fix.
+
+Every part raises these two, from the sweep's command line to the trainer's data files, and
+every entry point prints them as `error: <line>` with exit code 2. Kept free of torch, Hydra
+and transformers, so that a bad setting is reported before the heavy imports happen.
+"""
 
 from __future__ import annotations
 
-from hydra.errors import CompactHydraException
+
+class ConfigError(ValueError):
+    """An impossible or malformed setting: a sweep's config value or the trainer's own."""
 
 
-class ConfigError(CompactHydraException):
-    """A user-facing configuration problem. Hydra prints these as their message alone."""
+class DataError(ValueError):
+    """A problem with task data or a task spec: the message names the file, line and field."""
+
+    @staticmethod
+    def within(err: BaseException) -> DataError | None:
+        """The DataError behind `err`: a config resolver's (`${sibling:...,true}`), which
+        OmegaConf reports inside its own errors about the interpolation."""
+        seen: BaseException | None = err
+        while seen is not None and not isinstance(seen, DataError):
+            seen = seen.__cause__ or seen.__context__
+        return seen

@@ -139,8 +139,8 @@ def _write_table(path: Path, text: str) -> None:
 
 
 def export(frame: pd.DataFrame, kind: str, dest: str) -> int:
+    from zo_sweep.errors import ConfigError
     from zo_sweep.summary.export import KINDS, export_jobs
-    from zo_sweep.train.errors import ConfigError
 
     if kind not in KINDS:
         raise UsageError(f"--export: unknown tracker {kind!r} (use {' or '.join(KINDS)})")

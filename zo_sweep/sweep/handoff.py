@@ -15,9 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep.errors import ConfigError
 from zo_sweep.jobdir.schema import SweepConfig
-from zo_sweep.train import errors as train_errors
 from zo_sweep.train.settings import (
     SETTINGS_ENV,
     SETTINGS_FILE,
@@ -47,16 +45,13 @@ def job_settings(
     values.update(_plain(cfg.get("inputs")) or {})
     values["task"], values["data"] = _plain(cfg.get("task")), _plain(cfg.get("data"))
     values["output_dir"] = str(job_dir.resolve()) if job_dir is not None else ""
-    try:
-        if OmegaConf.get_type(cfg) is SweepConfig:
-            # Hydra typed every value against the schema as it composed: only the rules remain.
-            settings = TrainSettings(**values)
-            if checked:
-                check(settings, SWEEP_KEYS)
-            return settings
-        return typed_settings(values, SWEEP_KEYS)
-    except train_errors.ConfigError as err:
-        raise ConfigError(str(err)) from None
+    if OmegaConf.get_type(cfg) is SweepConfig:
+        # Hydra typed every value against the schema as it composed: only the rules remain.
+        settings = TrainSettings(**values)
+        if checked:
+            check(settings, SWEEP_KEYS)
+        return settings
+    return typed_settings(values, SWEEP_KEYS)
 
 
 def write_settings(job_dir: Path, settings: TrainSettings) -> Path:

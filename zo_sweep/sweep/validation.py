@@ -22,7 +22,6 @@ from zo_sweep.jobdir.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.sweep.folders import check_folder_names
 from zo_sweep.sweep.handoff import SWEEP_KEYS, job_settings
 from zo_sweep.sweep.one_line import one_line_message
-from zo_sweep.train import errors as train_errors
 from zo_sweep.train.settings import TrainSettings, check, env_fields
 
 __all__ = [
@@ -71,10 +70,7 @@ def _resolved_settings(cfg: DictConfig) -> TrainSettings:
 
 def check_settings(settings: TrainSettings) -> None:
     """The trainer's rules (zo_sweep.train.settings), named as the sweep config spells them."""
-    try:
-        check(settings, SWEEP_KEYS)
-    except train_errors.ConfigError as err:
-        raise ConfigError(str(err)) from None
+    check(settings, SWEEP_KEYS)
 
 
 def resolve_script(script: str, cwd: Path | None = None) -> Path:

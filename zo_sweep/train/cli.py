@@ -12,10 +12,11 @@ import signal
 import sys
 import warnings
 
-from zo_sweep import records
+from zo_sweep import mezo_log
 from zo_sweep.data.tasks import DataError
 from zo_sweep.embedded import EmbeddedModelError
-from zo_sweep.train.errors import ConfigError, ModelNotFound
+from zo_sweep.errors import ConfigError
+from zo_sweep.train.errors import ModelNotFound
 from zo_sweep.train.sources import load_settings
 
 USAGE_ERROR = 2
@@ -80,5 +81,5 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
-    records.print_mezo_summary(config.seed, closing_metrics(result))
+    mezo_log.print_closing_lines(config.seed, closing_metrics(result))
     return 0

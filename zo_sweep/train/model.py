@@ -18,7 +18,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from zo_sweep import embedded
-from zo_sweep.train.errors import ConfigError, ModelNotFound
+from zo_sweep.errors import ConfigError
+from zo_sweep.train.errors import ModelNotFound
 
 if TYPE_CHECKING:
     from zo_sweep.train.settings import TrainSettings

@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from zo_sweep.train.errors import ConfigError
+from zo_sweep.errors import ConfigError
 
 # The file a job writes its resolved settings to, and the variable that points the trainer at it.
 SETTINGS_FILE = "train.yaml"

@@ -21,7 +21,7 @@ from typing import Any
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from zo_sweep.train.errors import ConfigError
+from zo_sweep.errors import ConfigError
 from zo_sweep.train.settings import (
     SETTINGS_ENV,
     TrainSettings,

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from filelock import FileLock
 
-from zo_sweep.train.errors import ConfigError
+from zo_sweep.errors import ConfigError
 
 # Tracker name -> the package it needs (installed by the extra of the same name).
 PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
