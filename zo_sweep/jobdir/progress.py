@@ -84,6 +84,16 @@ def describe(progress: JobProgress) -> str:
     return f"{progress.name}: {', '.join(parts)}"
 
 
+def states_headline(states: list[str], total: int | None = None) -> str:
+    done = sum(state not in (RUNNING, LOST) for state in states)
+    parts = [f"{done}/{total if total is not None else len(states)} jobs done"]
+    for state in (RUNNING, LOST):
+        count = states.count(state)
+        if count:
+            parts.append(f"{count} {state}")
+    return ", ".join(parts)
+
+
 def _result(job_dir: Path) -> dict[str, Any] | None:
     try:
         return records.read_result(job_dir)

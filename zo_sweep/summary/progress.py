@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from zo_sweep.jobdir.progress import format_eta, read_job_progress
+from zo_sweep.jobdir.progress import format_eta, read_job_progress, states_headline
 from zo_sweep.summary import schema
-from zo_sweep.sweep.progress import states_headline
 
 PROGRESS_COLUMNS = [
     "purpose",

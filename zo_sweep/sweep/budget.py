@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from zo_sweep import records
+from zo_sweep.jobdir.config import RowProblem, config_fields, read_config
 from zo_sweep.jobdir.progress import format_eta
-from zo_sweep.summary.job_row import RowProblem, config_fields, read_config
 from zo_sweep.sweep import status as sweep_status
 
 # What a GPU job needs beyond the memory torch reports: the CUDA context and allocator slack.

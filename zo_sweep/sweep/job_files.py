@@ -72,7 +72,7 @@ def write_command_file(job_dir: Path, run_line: str) -> None:
     fresh_dir = shlex.quote(f"{job_dir.resolve()}.rerun-XXXXXX")
     text = (
         "#!/usr/bin/env bash\n"
-        "# Reproduces this job: its script with the environment the sweep gave it.\n"
+        "# Reproduces this job: its command with the environment the sweep gave it.\n"
         "# Its outputs go to $OUTPUT_DIR if you set it, else to a new folder beside this\n"
         "# job's, so the job's own record stays as it is.\n"
         "set -e\n"

@@ -14,7 +14,7 @@ import argparse
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from zo_sweep.train.settings import (
     SETTINGS_ENV,
     TrainSettings,
     env_fields,
+    setting_fields,
     typed_settings,
 )
 
@@ -69,9 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", default=None, help=f"a train.yaml to read settings from [env {SETTINGS_ENV}]"
     )
-    for spec in fields(TrainSettings):
-        if not spec.metadata:
-            continue
+    for spec in setting_fields():
         env = spec.metadata["env"]
         parser.add_argument(
             "--" + env.lower().replace("_", "-"),
