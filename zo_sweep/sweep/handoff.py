@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep.jobdir.schema import SweepConfig
+from zo_sweep.sweep.job_files import yaml_text
 from zo_sweep.train.settings import (
     SETTINGS_ENV,
     SETTINGS_FILE,
@@ -55,8 +56,9 @@ def job_settings(
 
 
 def write_settings(job_dir: Path, settings: TrainSettings) -> Path:
+    """train.yaml: the settings the trainer reads (`python -m zo_sweep.train --config`)."""
     path = job_dir / SETTINGS_FILE
-    path.write_text(OmegaConf.to_yaml(OmegaConf.structured(settings)))
+    path.write_text(yaml_text(asdict(settings)))
     return path
 
 
