@@ -43,6 +43,7 @@ from zo_sweep.sweep.process import (
 )
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import validate_job_config
+from zo_sweep.train.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,18 @@ METRIC_FIELDS = (
 )
 
 
-def data_fields(cfg: DictConfig) -> dict[str, Any]:
-    """What every job record says about its data: its identity and the split tested on."""
+def data_fields(cfg: DictConfig, settings: TrainSettings | None = None) -> dict[str, Any]:
+    """What every job record says about its data: its identity and the split tested on
+    (from the job's settings, resolved already, where it has them)."""
     try:
-        fields = {
-            "data_id": OmegaConf.select(cfg, "data.id", default=None),
-            "eval_split": OmegaConf.select(cfg, "task.eval_split", default=None),
-        }
+        if settings is not None:
+            data, task = settings.data or {}, settings.task or {}
+            fields = {"data_id": data.get("id"), "eval_split": task.get("eval_split")}
+        else:
+            fields = {
+                "data_id": OmegaConf.select(cfg, "data.id", default=None),
+                "eval_split": OmegaConf.select(cfg, "task.eval_split", default=None),
+            }
     except OmegaConfBaseException:  # a broken config is reported by the validation
         return {}
     return {key: value for key, value in fields.items() if value is not None}
@@ -104,7 +110,7 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
     write_settings(job_dir, settings)
     write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
     fields = {
-        **data_fields(cfg),
+        **data_fields(cfg, settings),
         "config_hash": config_hash(cfg),
         "command": command.shell_line(),
     }
