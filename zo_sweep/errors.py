@@ -23,3 +23,12 @@ class DataError(ValueError):
         while seen is not None and not isinstance(seen, DataError):
             seen = seen.__cause__ or seen.__context__
         return seen
+
+
+def first_line(message: object) -> str:
+    """The first line of a message that has several (an exception's text, a tool's output);
+    an exception without text is named by its type."""
+    lines = str(message).strip().splitlines()
+    if lines:
+        return lines[0].strip()
+    return type(message).__name__ if isinstance(message, BaseException) else ""

@@ -21,7 +21,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from zo_sweep.errors import ConfigError
+from zo_sweep.errors import ConfigError, first_line
 
 # The file a job writes its resolved settings to, and the variable that points the trainer at it.
 SETTINGS_FILE = "train.yaml"
@@ -242,7 +242,7 @@ def typed_settings(values: dict[str, Any] | DictConfig, label: dict[str, str]) -
     except OmegaConfBaseException as err:
         key = str(err.full_key or "")
         shown = label.get(key, key)
-        raise ConfigError(f"{shown}: {_first_line(str(err.msg))}") from None
+        raise ConfigError(f"{shown}: {first_line(err.msg)}") from None
     settings = OmegaConf.to_object(merged)
     assert isinstance(settings, TrainSettings)
     check(settings, label)
@@ -284,7 +284,3 @@ def rule_problem(metadata: Any, value: Any) -> str | None:
     if metadata.get("below") is not None and value >= metadata["below"]:
         return f"must be < {metadata['below']}"
     return None
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else text
