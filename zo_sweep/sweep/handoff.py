@@ -1,10 +1,9 @@
-"""What a job hands its script: train.yaml and the environment, both from the trainer's schema.
+"""What a job hands its trainer: train.yaml, or for a script of one's own the environment.
 
 The composed config's top-level hyperparameters, its `inputs:` and its `task` and `data` nodes
-become one TrainSettings (zo_sweep.train.settings), typed and checked. The job writes it to
-train.yaml in its directory and exports it as the old scripts' variables (MODEL, TASK, LR, ...)
-with TRAIN_CONFIG naming the file, so the project's trainer reads the file and any other
-script with the old interface reads the variables.
+become one TrainSettings (zo_sweep.train.settings), typed and checked once. The job writes it
+to train.yaml in its directory, which the project's trainer reads; a script of one's own gets
+it as the old scripts' variables (MODEL, TASK, LR, ...), with TRAIN_CONFIG naming the file.
 """
 
 from __future__ import annotations
