@@ -41,7 +41,7 @@ BAD_PRESETS = {
     "experiment with an unknown key": (
         "experiment",
         "hydra:\n  sweeper:\n    paramz:\n      lr: 1,2\n",
-        "Key 'paramz' not in 'BasicSweeperConf'",
+        "Key 'paramz' not in 'GridSweeperConf'",
     ),
 }
 

@@ -12,8 +12,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from zo_sweep import CONF_DIR, records
-from zo_sweep.sweep.resolvers import register_resolvers
-from zo_sweep.sweep.schema import register_schema
+from zo_sweep.jobdir.schema import register_schema
+from zo_sweep.resolvers import register_resolvers
 
 register_resolvers()
 register_schema()

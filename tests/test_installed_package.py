@@ -43,7 +43,7 @@ def _users_folder(tmp_path: Path) -> Path:
 def test_a_fresh_venv_runs_a_dry_run_sweep_from_its_own_files(
     installed: Installed, tmp_path: Path
 ) -> None:
-    """conf/ and the base scripts come from the installed package, whatever the folder."""
+    """conf/ and the trainer come from the installed package, whatever the folder."""
     work = _users_folder(tmp_path)
     where = installed.run("-c", "import zo_sweep; print(zo_sweep.CONF_DIR)", cwd=work)
     assert where.returncode == 0, where.stderr
@@ -55,7 +55,7 @@ def test_a_fresh_venv_runs_a_dry_run_sweep_from_its_own_files(
     assert "2 jobs: 2 dry_run" in done.stdout
     for command in work.rglob("command.sh"):
         text = command.read_text()
-        assert f"{installed.root}/" in text and "legacy_scripts/mezo_finetune_original.sh" in text
+        assert "-m zo_sweep.train --config" in text
         assert str(REPO_ROOT) + "/" not in text.replace(str(work), "")
     (status,) = {json.loads(p.read_text())["status"] for p in work.rglob("result.json")}
     assert status == "dry_run"

@@ -76,11 +76,11 @@ def test_a_job_that_cannot_write_its_snapshot_is_failed_with_the_os_error(
 def test_an_error_inside_the_job_runner_fails_only_that_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(cfg: object, job_dir: Path) -> None:
+    def broken(cfg: object, job_dir: Path, settings: object) -> None:
         raise RuntimeError("something\nunexpected")
 
     monkeypatch.setattr(job, "build_command", broken)
-    monkeypatch.setattr(job, "validate_job_config", lambda cfg: None)
+    monkeypatch.setattr(job, "validate_job_config", lambda cfg, job_dir: None)
     assert job.run_job(OmegaConf.create({}), tmp_path / "job") == job.NO_OBJECTIVE
     result = records.read_result(tmp_path / "job")
     assert (result["status"], result["error"]) == ("failed", "RuntimeError: something unexpected")

@@ -144,3 +144,26 @@ def test_leaf_names_are_one_folder_and_fit_the_file_system() -> None:
 def test_a_taken_folder_is_never_claimed_twice(tmp_path: Path) -> None:
     claimed = [claim_fresh_folder(tmp_path / "sweep") for _ in range(3)]
     assert [path.name for path in claimed] == ["sweep", "sweep_2", "sweep_3"]
+
+
+def test_jobs_are_named_by_what_varies_within_their_sweep(tmp_path: Path) -> None:
+    probe = write_probe(tmp_path / "probe")
+    roots = [_data_root(tmp_path / name) for name in ("A", "B")]
+    sweeps = {
+        "grid": ["method=fo_lora", "lr=1e-4,1e-3", "steps=20", "bs=8"],
+        "one job": ["method=fo_lora", "lr=1e-4", "steps=20"],
+        "data roots": [f"data.root={roots[0]},{roots[1]}", "lr=1e-4", "steps=20"],
+        "one data root": [f"data.root={roots[0]}", "lr=1e-4,1e-3"],
+    }
+    names = {}
+    for label, overrides in sweeps.items():
+        out = tmp_path / label.replace(" ", "_")
+        done = run_sweep("-m", *overrides, f"method.script={probe}", f"output_root={out}")
+        assert done.returncode == 0, done.stderr
+        names[label] = sorted(path.parent.name for path in out.rglob("result.json"))
+    assert names == {
+        "grid": ["lr=0.0001", "lr=0.001"],
+        "one job": ["lr=0.0001,steps=20"],  # nothing varies: what it was given names it
+        "data roots": ["data=A", "data=B"],
+        "one data root": ["lr=0.0001", "lr=0.001"],
+    }

@@ -1,7 +1,10 @@
-"""Old scripts and zo_sweep run the same commands: same base script, same environment values.
+"""Old scripts and zo_sweep run the same training: same base script, same environment values.
 
-Every example script is read (its base script and environment per learning rate) and compared
-with the job zo_sweep builds for the matching config, named independently of the converter:
+A zo_sweep job runs the trainer on its train.yaml; what the old interface would have run for
+it is its method's base script with the settings as variables (method.base_script, and
+settings_environment). Every example script is read (its base script and environment per
+learning rate) and compared with that of the job zo_sweep builds for the matching config,
+named independently of the converter:
 model from the script's folder, task, method and data from its file name, the settings of
 the method's legacy preset. The base scripts' own defaults (DEV, EVAL_STEPS) and forced
 values (MODE=lora) are added to the old side, as the training received them. The presets
@@ -25,7 +28,9 @@ from zo_sweep.data.tasks import load_task_spec
 from zo_sweep.legacy import base_scripts, zo_config
 from zo_sweep.legacy.shell_parse import parse_script
 from zo_sweep.legacy.zo_config import compose
-from zo_sweep.sweep.job import build_command
+from zo_sweep.sweep.handoff import job_settings, settings_environment
+from zo_sweep.sweep.validation import resolve_script
+from zo_sweep.train.sources import load_settings
 
 MODELS = {"Llama-3.2-1B": "llama1b", "Llama-3.2-3B": "llama3b", "Mistral-7B-v0.1": "mistral7b",
           "Mistral-Nemo-Base-2407": "mistral_nemo"}  # fmt: skip
@@ -69,11 +74,18 @@ def composed(overrides: tuple[str, ...]) -> DictConfig:
 
 
 def job_command(overrides: list[str], lr: str, job_dir: Path) -> tuple[Path, dict[str, str]]:
-    """(script, env) of the zo_sweep job for these overrides at this learning rate."""
+    """(base script, env) of the zo_sweep job for these overrides at this learning rate."""
     config = composed(tuple(overrides)).copy()  # one composition serves every lr of a cell
     config.lr = float(lr)
-    job = build_command(config, job_dir)
-    return job.script, job.env
+    settings = job_settings(config, job_dir)
+    return resolve_script(str(config.method.base_script)), settings_environment(settings, job_dir)
+
+
+def job_dir_command(job_dir: Path) -> tuple[Path, dict[str, str]]:
+    """(base script, env) of a job the sweep wrote: its method's script, its train.yaml."""
+    base_script = OmegaConf.load(job_dir / ".hydra" / "config.yaml").method.base_script
+    settings = load_settings(["--config", str(job_dir / "train.yaml")], {})
+    return resolve_script(str(base_script)), settings_environment(settings, job_dir)
 
 
 def assert_same_commands(old: list, new: list) -> None:
@@ -148,7 +160,7 @@ def test_dry_run_of_a_preset_writes_the_old_commands(tmp_path: Path) -> None:
                "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
-    new = [parse_script(path).launches[0] for path in sorted(tmp_path.rglob("command.sh"))]
+    new = [job_dir_command(path.parent) for path in sorted(tmp_path.rglob("train.yaml"))]
     old_scripts = [
         s
         for s in EXAMPLE_SCRIPTS
@@ -156,7 +168,7 @@ def test_dry_run_of_a_preset_writes_the_old_commands(tmp_path: Path) -> None:
     ]
     assert old_scripts
     old = [command for script in old_scripts for command in old_commands(script)]
-    assert_same_commands(old, [(launch.script, launch.env) for launch in new])
+    assert_same_commands(old, new)
 
 
 def test_presets_sweep_every_task_config() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -72,3 +73,22 @@ def test_resume_looks_only_under_the_same_purpose(tmp_path: Path) -> None:
     done = run_sweep(*common, "purpose=second", "resume=true")
     assert done.returncode == 0
     assert "1 job: 1 ok" in done.stdout
+
+
+def test_resume_and_the_summary_read_one_identity_from_a_jobs_config(tmp_path: Path) -> None:
+    from zo_sweep.jobdir.config import read_config
+    from zo_sweep.jobdir.identity import job_identity
+    from zo_sweep.summary import load
+
+    probe = write_probe(tmp_path / "probe")
+    done = run_sweep(
+        "-m", "lr=1e-4,2e-4", "seed=0,1", "tracker=mlflow", f"method.script={probe}",
+        f"output_root={tmp_path}", "dry_run=true",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = load(tmp_path)
+    assert len(rows) == 4 and rows["config_id"].nunique() == 2 and rows["cell_id"].nunique() == 1
+    for path in rows["path"]:
+        recorded = json.loads((Path(path) / "result.json").read_text())["config_hash"]
+        # What resume compares is what the summary computes from the saved config.
+        assert recorded == job_identity(read_config(Path(path)))

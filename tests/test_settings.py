@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 from zo_sweep.data.kinds import derived_folders
 from zo_sweep.data.layout import example_data_root
 from zo_sweep.data.tasks import DataError
+from zo_sweep.errors import ConfigError
 from zo_sweep.sweep.handoff import job_settings, settings_environment, write_settings
-from zo_sweep.train.errors import ConfigError
 from zo_sweep.train.pipeline import composed_task
 from zo_sweep.train.settings import SETTINGS_ENV, TrainSettings, env_fields
 from zo_sweep.train.sources import DERIVED_SETTINGS, load_settings

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 from helpers.sweep import run_sweep
 
-from zo_sweep.sweep import preflight
+from zo_sweep import CONF_DIR
+from zo_sweep.errors import ConfigError
+from zo_sweep.sweep.grid_check import check_jobs
+from zo_sweep.sweep.job_configs import JobConfigs
 
 USER_MODEL = """\
 name: qwen05b
@@ -50,20 +53,33 @@ def test_an_unknown_option_lists_the_users_options_too(tmp_path: Path) -> None:
     assert "unknown model 'qwen' (known: llama1b" in done.stderr and "qwen05b" in done.stderr
 
 
-def test_a_grid_is_composed_once_per_choice_of_groups(monkeypatch: pytest.MonkeyPatch) -> None:
-    composed = []
-    real = preflight.compose
+def _check_grid(*overrides: str) -> tuple[int, int]:
+    """Hydra's grid of these overrides checked as the grid sweeper checks it: the number of
+    jobs, and how often Hydra composed a config (the sweep's own, then each shape's)."""
+    from hydra import initialize_config_dir
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.types import RunMode
 
-    def counting(*args, **kwargs):
-        composed.append(kwargs.get("overrides"))
-        return real(*args, **kwargs)
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", list(overrides), RunMode.MULTIRUN)
+        (jobs,) = BasicSweeper.split_arguments(
+            OverridesParser.create().parse_overrides(list(overrides)), None
+        )
+        configs = JobConfigs(loader)
+        check_jobs(configs, master, jobs)
+    return len(jobs), 1 + configs.compositions
 
-    monkeypatch.setattr(preflight, "compose", counting)
+
+def test_a_grid_is_composed_once_per_choice_of_groups(compose_config) -> None:
     lrs = ",".join(f"{n}e-6" for n in range(1, 26))
-    assert preflight.check_command_line(["-m", f"lr={lrs}", "method=zo,fo_full"]) == 50
-    assert len(composed) == 3  # the base, then method=zo and method=fo_full
+    jobs, composed = _check_grid(f"lr={lrs}", "method=zo,fo_full")
+    assert jobs == 50
+    assert composed == 3  # the base, then method=zo and method=fo_full
 
 
-def test_a_bad_value_in_a_grid_names_its_job() -> None:
-    with pytest.raises(preflight.ConfigError, match=r"^job lr=0 seed=0: lr=0.0: must be > 0$"):
-        preflight.check_command_line(["-m", "lr=1e-6,0", "seed=0,1"])
+def test_a_bad_value_in_a_grid_names_its_job(compose_config) -> None:
+    with pytest.raises(ConfigError, match=r"^job lr=0 seed=0: lr=0.0: must be > 0$"):
+        _check_grid("lr=1e-6,0", "seed=0,1")

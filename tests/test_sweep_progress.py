@@ -17,8 +17,8 @@ import pytest
 from helpers.sweep import REPO_ROOT, start_sweep, write_probe
 
 from zo_sweep import records
-from zo_sweep.sweep.job_progress import read_job_progress
-from zo_sweep.sweep.liveness import job_liveness
+from zo_sweep.jobdir.liveness import job_liveness
+from zo_sweep.jobdir.progress import read_job_progress
 from zo_sweep.sweep.progress import ProgressWatcher
 
 SLOW_PROBE = {"PROBE_STEPS": "6", "STEP_SLEEP": "0.4"}
@@ -54,8 +54,7 @@ def test_console_shows_each_running_jobs_step_loss_and_eta(tmp_path: Path, launc
     assert any(line.startswith("[progress] 0/2 jobs done") for line in lines)
     for lr in ("lr=0.001", "lr=0.0001"):
         assert any(
-            line.endswith(f"{lr},steps=6: ok 6/6, loss 0.1667, dev_accuracy 0.0600")
-            for line in lines
+            line.endswith(f"{lr}: ok 6/6, loss 0.1667, dev_accuracy 0.0600") for line in lines
         )
     assert "\r" not in out  # stdout is no terminal: plain lines only
 

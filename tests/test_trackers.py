@@ -14,9 +14,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
 from zo_sweep.data.layout import example_data_root
+from zo_sweep.errors import ConfigError
 from zo_sweep.records import read_metrics
 from zo_sweep.summary.cli import main as summary_main
-from zo_sweep.train.errors import ConfigError
 from zo_sweep.train.pipeline import train
 from zo_sweep.train.settings import TrainSettings, check
 from zo_sweep.train.tracker_stores import mlflow_uri

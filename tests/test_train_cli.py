@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from zo_sweep import records
+from zo_sweep import mezo_log, records
 from zo_sweep.data import example_data_root
 from zo_sweep.train.cli import main
 
@@ -50,7 +50,7 @@ def test_env_driven_run_writes_the_contract_files(tiny_model_dir, tmp_path) -> N
         [sys.executable, "-m", "zo_sweep.train"], env=env, capture_output=True, text=True
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
-    parsed = records.parse_mezo_log(completed.stdout.splitlines())
+    parsed = mezo_log.parse_closing_lines(completed.stdout.splitlines())
     assert parsed is not None and set(parsed[1]) >= {"accuracy", "dev_accuracy"}
     result = records.read_result(out)
     assert result["status"] == "ok" and result["steps_done"] == 4

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from helpers import REPO_ROOT
 
-from zo_sweep import records
+from zo_sweep import mezo_log, records
+from zo_sweep.errors import ConfigError
 from zo_sweep.train.checkpoint import PROGRESS_FILE
 from zo_sweep.train.cli import main
 from zo_sweep.train.distributed import Ranks
-from zo_sweep.train.errors import ConfigError
 from zo_sweep.train.launch import first_host, lora_rank_args, rank_command, rendezvous_args
 from zo_sweep.train.sources import load_settings
 from zo_sweep.train.steppers import check_ranks
@@ -108,7 +108,7 @@ def test_two_ranks_take_the_steps_and_make_the_predictions_of_one(
     )
     assert "[rank0]: " in ranks.stderr and "[rank1]: " in ranks.stderr
     assert ranks.stdout.count("===== Train set") == 1
-    assert records.parse_mezo_log(ranks.stdout.splitlines()) is not None  # read through the prefix
+    assert mezo_log.parse_closing_lines(ranks.stdout.splitlines()) is not None  # read through the prefix
 
 
 def test_a_rank_that_fails_ends_the_run_at_once_with_its_error(

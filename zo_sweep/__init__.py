@@ -9,3 +9,5 @@ PROJECT_ROOT = PACKAGE_DIR.parent
 # beside the package in a checkout, inside it once installed (pyproject.toml maps them there).
 RESOURCE_ROOT = PACKAGE_DIR if (PACKAGE_DIR / "conf").is_dir() else PROJECT_ROOT
 CONF_DIR = RESOURCE_ROOT / "conf"
+# The shipped example task data, original and synthetic (data.root's default).
+EXAMPLE_DATA_DIR = PACKAGE_DIR / "example_data"

@@ -27,8 +27,9 @@ from zo_sweep.bench.workload import (
     model_path,
     task_batch,
 )
+from zo_sweep.errors import ConfigError
 from zo_sweep.train.environment import device_name
-from zo_sweep.train.errors import ConfigError, ModelNotFound
+from zo_sweep.train.errors import ModelNotFound
 from zo_sweep.train.model import pick_device, pick_dtype, trainable_parameters
 
 PARTS = ("precision", "steps", "eval", "memory", "startup")

@@ -6,11 +6,11 @@
 See docs/data.md for the folder layout and the formats.
 """
 
-from zo_sweep.data.identity import data_identity
 from zo_sweep.data.layout import example_data_root, find_task_folder, resolve_task_dir
 from zo_sweep.data.sources import SplitSources, locate_splits
 from zo_sweep.data.splits import Splits, load_splits, read_examples
 from zo_sweep.data.tasks import DataError
+from zo_sweep.data_identity import data_identity
 
 __all__ = [
     "DataError",

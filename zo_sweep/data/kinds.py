@@ -14,29 +14,14 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 import zo_sweep
-from zo_sweep.data.tasks import DataError
-
-
-def sibling_folder(root: str, name: str, required: bool = False) -> str | None:
-    """`${sibling:${data.root},original}`: the folder called `name` beside `root`, where there
-    is one (null otherwise: a dataset laid out otherwise keeps to its own folder).
-    `${sibling:${data.root},synthetic,true}`: a data kind that cannot do without it."""
-    folder = Path(root).expanduser().parent / name
-    if folder.is_dir():
-        return str(folder)
-    if required:
-        raise DataError(
-            f"data folder not found: {folder} (the '{name}' folder beside data.root={root})"
-        )
-    return None
+from zo_sweep.errors import DataError
+from zo_sweep.resolvers import register_resolvers
 
 
 def derived_folders(kind: str, task_dir: Path, keys: Iterable[str]) -> dict[str, str]:
     """data.<key> (synthetic_task, eval_root) of a kind for this task folder, for each of
     `keys` that is not null. Only the keys asked for are resolved: DataError when one of them
     needs a folder that is not there."""
-    from zo_sweep.sweep.resolvers import register_resolvers
-
     path = zo_sweep.CONF_DIR / "data" / f"{kind}.yaml"
     if not path.is_file():
         return {}

@@ -14,14 +14,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import zo_sweep
+from zo_sweep import EXAMPLE_DATA_DIR
 from zo_sweep.data.readers import READERS
 from zo_sweep.data.tasks import DataError, TaskSpec, load_task_spec, normalized_name
+from zo_sweep.data_identity import DATA_KINDS
 
 log = logging.getLogger(__name__)
 
-EXAMPLE_DATA_DIR = Path(zo_sweep.__file__).resolve().parent / "example_data"
-DATA_KINDS = ("original", "synthetic")
 SPLIT_ALIASES = {
     "train": ("train",),
     "validation": ("validation", "dev", "valid", "val"),

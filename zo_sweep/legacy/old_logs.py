@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from zo_sweep import records
+from zo_sweep import mezo_log, records
 from zo_sweep.data.tasks import DataError, load_task_spec
 from zo_sweep.legacy import base_scripts, zo_config
 
@@ -49,11 +49,11 @@ def log_fields(out: Path, err: Path, primary: str) -> dict[str, Any]:
     for log in (out, err):
         try:
             with open(log, errors="replace") as handle:
-                found = records.parse_mezo_log(handle)
+                found = mezo_log.parse_closing_lines(handle)
         except OSError:
             continue
         if found is not None:
-            fields = records.mezo_metric_fields(found[1], primary)
+            fields = mezo_log.metric_fields(found[1], primary)
             return {"status": LEGACY, **{key: fields[key] for key in SUMMARY_METRIC_KEYS}}
     return {"status": INCOMPLETE, "error": stop_reason(out, err)}
 

@@ -4,7 +4,7 @@ Old names map to config choices through the configs' own fields, so a new model,
 method file is understood without touching this package:
 - a model by its Hugging Face `id` (conf/model/*.yaml),
 - a task data folder by its `folder` (conf/task/*.yaml),
-- a base script by the `script` and `mode` of the methods (conf/method/*.yaml),
+- a base script by the `base_script` and `mode` of the methods (conf/method/*.yaml),
 - an environment variable by the trainer's schema and conf/config.yaml's `inputs:`.
 """
 
@@ -65,7 +65,7 @@ def method_scripts() -> tuple[MethodScript, ...]:
     scripts = []
     for name, option in group_options("method").items():
         method = option["method"]
-        file_name = Path(str(method["script"])).name
+        file_name = Path(str(method["base_script"])).name
         before, separator, after = file_name.partition(DATA_NAME)
         data = "(?P<data>" + "|".join(map(re.escape, data_kinds())) + ")"
         pattern = re.escape(before) + data + re.escape(after) if separator else re.escape(file_name)
@@ -109,8 +109,8 @@ def compose(overrides: Sequence[str]) -> DictConfig:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from zo_sweep.sweep.resolvers import register_resolvers
-    from zo_sweep.sweep.schema import register_schema
+    from zo_sweep.jobdir.schema import register_schema
+    from zo_sweep.resolvers import register_resolvers
 
     register_resolvers()
     register_schema()

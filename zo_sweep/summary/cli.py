@@ -170,8 +170,8 @@ def _reason(err: OSError) -> str:
 
 
 def export(frame: pd.DataFrame, kind: str, dest: str) -> int:
+    from zo_sweep.errors import ConfigError
     from zo_sweep.summary.export import KINDS, export_jobs
-    from zo_sweep.train.errors import ConfigError
 
     if kind not in KINDS:
         raise UsageError(f"--export: unknown tracker {kind!r} (use {' or '.join(KINDS)})")

@@ -1,31 +1,25 @@
-"""What makes two jobs the same experiment: their training settings, as read from the config.
+"""What makes two rows the same experiment, and the settings that tell rows apart in a table.
 
-A job's settings are every key of its composed config (`.hydra/config.yaml`, flattened to
-dotted names) except the keys that say where or how it runs (the resume hash leaves the same
-ones out), its seed, and display names. Two jobs with equal settings are one configuration;
-the seeds of a configuration are averaged. Dropping the learning rate as well gives the cell
-in which the best learning rate is chosen.
-
-The config is hashed as Hydra saved it, interpolations unresolved: `${lr}` is the same text
-in every job, and whatever it points at is itself a setting.
+A row's settings are its job's training settings (zo_sweep.jobdir.identity, the identity
+`resume` uses too) without its seed: rows with equal settings are one configuration, whose
+seeds are averaged; dropping the learning rate as well gives the cell in which the best
+learning rate is chosen. Rows without a config (imported old results) take their settings from
+their columns.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
-from zo_sweep.sweep.resume import PLANNING_KEYS, RUN_CONTROL_KEYS
+from zo_sweep.jobdir import identity
+from zo_sweep.jobdir.identity import LR_KEYS, SEED_KEYS, cell_id, config_id, normal
 
-SEED_KEYS = ("seed", "env.SEED")
-LR_KEYS = ("lr", "env.LR")
-# Names for tables and figures; they never change what a job computes.
-DISPLAY_KEYS = ("model.display", "task.display", "method.display", "data.display")
-NOT_SETTINGS = (*RUN_CONTROL_KEYS, *SEED_KEYS, *DISPLAY_KEYS, *PLANNING_KEYS)
+__all__ = ["LR_KEYS", "cell_id", "config_id", "training_settings"]
+
 # Row columns standing for settings when a row has no config (e.g. imported old results).
 COLUMN_SETTINGS = {
     "model": "model.name",
@@ -41,13 +35,11 @@ COLUMN_SETTINGS = {
     "alpha": "alpha",
     "num_train": "num_train",
 }
-HASH_LENGTH = 12
 
 
 def training_settings(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The flattened config without run-control keys, seed and display names."""
-    flat = dict(_flatten(config))
-    return {key: value for key, value in flat.items() if not _excluded(key)}
+    """A row's settings: its job's training settings without the seed."""
+    return identity.training_settings(config, leave_out=SEED_KEYS)
 
 
 def settings_from_columns(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,25 +48,8 @@ def settings_from_columns(row: Mapping[str, Any]) -> dict[str, Any]:
     for column, key in COLUMN_SETTINGS.items():
         value = row.get(column)
         if value is not None and not (isinstance(value, float) and pd.isna(value)):
-            settings[key] = _normal(value)
+            settings[key] = normal(value)
     return settings
-
-
-def settings_hash(settings: Mapping[str, Any], leave_out: Iterable[str] = ()) -> str:
-    left_out = set(leave_out)
-    kept = {key: value for key, value in settings.items() if key not in left_out}
-    text = json.dumps(kept, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:HASH_LENGTH]
-
-
-def config_id(settings: Mapping[str, Any]) -> str:
-    """One configuration: the same settings, whatever the seed."""
-    return settings_hash(settings)
-
-
-def cell_id(settings: Mapping[str, Any]) -> str:
-    """One cell of the learning-rate choice: the same settings, whatever the lr and seed."""
-    return settings_hash(settings, leave_out=LR_KEYS)
 
 
 def varying_keys(frame: pd.DataFrame, groups: list[str], shown: Iterable[str] = ()) -> list[str]:
@@ -108,32 +83,3 @@ def setting_text(settings: Any, key: str) -> str:
     if isinstance(value, (tuple, list, dict)):
         return json.dumps(value)
     return "" if value is None else str(value)
-
-
-def _excluded(key: str) -> bool:
-    return any(key == skip or key.startswith(skip + ".") for skip in NOT_SETTINGS)
-
-
-def _flatten(node: Mapping[str, Any], prefix: str = ""):
-    for key, value in node.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            yield from _flatten(value, name + ".")  # an empty mapping sets nothing
-        else:
-            yield name, _normal(value)
-
-
-def _normal(value: Any) -> Any:
-    """One spelling per value: 16, 16.0 and '1.6e1' are the same number."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    if isinstance(value, (list, tuple)):
-        return tuple(_normal(item) for item in value)  # hashable, for counting distinct values
-    return str(value)

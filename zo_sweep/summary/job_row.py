@@ -1,7 +1,7 @@
 """One job directory -> one summary row (see schema.COLUMNS).
 
-Reads `.hydra/config.yaml` with PyYAML's C loader (OmegaConf is ~50x slower, and a summary of
-an archive reads thousands of them) and `result.json` through `zo_sweep.records`.
+Reads `.hydra/config.yaml` through zo_sweep.jobdir.config (fast, for archives of thousands of
+jobs) and `result.json` through `zo_sweep.records`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from zo_sweep import records
+from zo_sweep.jobdir.config import CONFIG_FILE, RowProblem, config_fields, read_config
+from zo_sweep.jobdir.liveness import runner_state
 from zo_sweep.summary import identity, schema
-from zo_sweep.sweep.liveness import runner_state
 
-CONFIG_FILE = Path(records.HYDRA_DIR) / "config.yaml"
 # A sweep started in the same second as another of the same purpose gets a `_<n>` suffix.
 TIMESTAMP_PART = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})(?:_\d+)?$")
 # A job without result.json counts as running if one of these changed within the window
@@ -27,35 +25,12 @@ TIMESTAMP_PART = re.compile(r"^(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})(?:_\d+)?$")
 ACTIVITY_FILES = (str(CONFIG_FILE), records.STDOUT_FILE, records.STDERR_FILE, records.METRICS_FILE)
 RUNNING_WINDOW_S = 15 * 60
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# Where each row field lives in the composed job config (dotted path).
-CONFIG_FIELDS = {
-    "purpose": "purpose",
-    "description": "description",
-    "model": "model.name",
-    "task": "task.name",
-    "method": "method.name",
-    "data": "data.name",
-    "data_id": "data.id",
-    "lr": "lr",
-    "bs": "bs",
-    "steps": "steps",
-    "seed": "seed",
-    "eps": "eps",
-    "rank": "rank",
-    "alpha": "alpha",
-    "num_train": "num_train",
-}
 RESULT_FIELDS = (*schema.RESULT_COLUMNS, "skipped_from", "config_hash")
 # Fields of result.json that must be finite numbers where present (null means "none").
 NUMBER_FIELDS = [column for column in schema.RESULT_COLUMNS if column in schema.NUMBER_COLUMNS]
 # Fields the record says best and the config says otherwise (a job without a record yet).
 RECORD_OVER_CONFIG = ("data_id",)
-
-
-class RowProblem(Exception):
-    """A file of the job could not be read; the message names the file."""
 
 
 def read_job_row(job_dir: Path, *, now: float | None = None) -> tuple[dict[str, Any], list[str]]:
@@ -145,27 +120,6 @@ def _present(mapping: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in mapping.items() if value is not None}
 
 
-def read_config(job_dir: Path) -> dict[str, Any]:
-    path = job_dir / CONFIG_FILE
-    try:
-        with open(path, "rb") as handle:
-            config = yaml.load(handle, Loader=_YAML_LOADER)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise RowProblem(f"{path}: corrupt config file ({reason})") from err
-    if not isinstance(config, dict):
-        raise RowProblem(f"{path}: corrupt config file (not a mapping)")
-    return config
-
-
-def config_fields(config: dict[str, Any]) -> dict[str, Any]:
-    """The row fields held in a composed job config (interpolations resolved where needed)."""
-    fields = {name: _select(config, dotted) for name, dotted in CONFIG_FIELDS.items()}
-    if any(_is_interpolation(value) for value in fields.values()):
-        fields.update(_resolve_interpolations(config, fields))
-    return fields
-
-
 def path_timestamp(job_dir: Path) -> str | None:
     """The sweep's (or single run's) timestamp: the last path part in Hydra's time format."""
     for part in reversed(job_dir.parts):
@@ -216,36 +170,3 @@ def _last_line(text: Any) -> str | None:
     # Progress bars redraw with carriage returns; the last redraw is the line that counts.
     lines = [line.strip() for line in re.split(r"[\r\n]+", str(text)) if line.strip()]
     return lines[-1] if lines else None
-
-
-def _select(config: dict[str, Any], dotted: str) -> Any:
-    node: Any = config
-    for key in dotted.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
-
-
-def _is_interpolation(value: Any) -> bool:
-    return isinstance(value, str) and "${" in value
-
-
-def _resolve_interpolations(config: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-    """The rare slow path: let OmegaConf resolve the fields that are interpolations."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    from zo_sweep.sweep.resolvers import register_resolvers
-
-    register_resolvers()  # e.g. data.id is `${data_id:...}`
-    conf = OmegaConf.create(config)
-    resolved = {}
-    for name, value in fields.items():
-        if not _is_interpolation(value):
-            continue
-        try:
-            resolved[name] = OmegaConf.select(conf, CONFIG_FIELDS[name])
-        except OmegaConfBaseException:
-            resolved[name] = None  # e.g. a custom resolver this process does not register
-    return resolved

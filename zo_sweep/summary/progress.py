@@ -1,6 +1,6 @@
 """`python -m zo_sweep.summary --view progress [DIR]`: how far each job has come, from its files.
 
-The same picture the sweep's console shows while it runs (zo_sweep.sweep.job_progress), for a
+The same picture the sweep's console shows while it runs (zo_sweep.jobdir.progress), for a
 sweep running elsewhere (SLURM) or in another terminal: per job its state (running, lost, or
 the status it ended with), step/steps, last loss, last dev metric and ETA.
 """
@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from zo_sweep.jobdir.progress import format_eta, read_job_progress, states_headline
 from zo_sweep.summary import schema
-from zo_sweep.sweep.job_progress import format_eta, read_job_progress
-from zo_sweep.sweep.progress import states_headline
 
 PROGRESS_COLUMNS = [
     "purpose",

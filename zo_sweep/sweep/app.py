@@ -2,10 +2,12 @@
 
     python -m zo_sweep model=llama1b task=copa method=zo data=original -m lr=1e-6,5e-7
 
-`main` checks every job's config first (zo_sweep.sweep.preflight), then Hydra runs the jobs:
-each runs the method's underlying script (see zo_sweep.sweep.job), and the callbacks in
-zo_sweep.sweep.callbacks tally the statuses at the end. `main` turns that tally into the exit
-code: non-zero if any job failed.
+Hydra reads the command line, composes the config and runs the sweeper: the grid sweeper
+(hydra_plugins/zo_sweep_sweeper) checks every job before the first starts, and the callbacks
+(zo_sweep.sweep.callbacks) check a single run, claim the output folder and tally the statuses
+at the end. Each job runs the project's trainer (zo_sweep.sweep.job). `main` is the adapter
+around Hydra: it turns what Hydra raises into one line and the sweep's outcome into the exit
+code, non-zero if any job failed.
 """
 
 from __future__ import annotations
@@ -19,18 +21,17 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from zo_sweep import CONF_DIR
+from zo_sweep.jobdir.liveness import mark_this_process_as_the_sweep
+from zo_sweep.jobdir.schema import register_schema
+from zo_sweep.resolvers import register_resolvers
 from zo_sweep.sweep import shell_completion
 from zo_sweep.sweep import status as sweep_status
-from zo_sweep.sweep.callbacks import OUTCOME
-from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.sweep.folders import register_job_folders
 from zo_sweep.sweep.job import run_job
-from zo_sweep.sweep.liveness import mark_this_process_as_the_sweep
 from zo_sweep.sweep.one_line import one_line_message
+from zo_sweep.sweep.outcome import OUTCOME
 from zo_sweep.sweep.plugins import missing_plugin_message
-from zo_sweep.sweep.preflight import check_command_line
 from zo_sweep.sweep.process import sigterm_as_interrupt
-from zo_sweep.sweep.resolvers import register_resolvers
-from zo_sweep.sweep.schema import register_schema
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
@@ -41,7 +42,9 @@ MOVABLE_FLAGS = ("-m", "--multirun", "--resolve")
 HYDRA_FULL_ERROR = "HYDRA_FULL_ERROR"
 
 
+# Every process that runs jobs imports this module (launchers' workers unpickle sweep_job).
 register_resolvers()
+register_job_folders()
 register_schema()
 
 
@@ -52,7 +55,7 @@ def sweep_job(cfg: DictConfig) -> float:
 
 
 def main() -> None:
-    """Entry point: check the command line, run the app, exit non-zero if a job failed."""
+    """Entry point: run the app, one line for bad input, exit non-zero if a job failed."""
     sys.argv[1:] = _flags_first(sys.argv[1:])
     if shell_completion.requested(sys.argv[1:]):
         # `install=bash` or `query=bash` are no overrides: nothing to check, no job to run.
@@ -62,7 +65,7 @@ def main() -> None:
         if not shell_completion.handled_here(sys.argv[1:]):
             sweep_job()
         return
-    problem = _command_line_problem(sys.argv[1:])
+    problem = missing_plugin_message(sys.argv[1:])
     if problem:
         _exit_bad_input(problem)
     # Jobs on this host end when this process dies, whichever process runs them.
@@ -95,18 +98,6 @@ def _flags_first(arguments: list[str]) -> list[str]:
     """
     flags = [arg for arg in arguments if arg in MOVABLE_FLAGS]
     return flags + [arg for arg in arguments if arg not in MOVABLE_FLAGS]
-
-
-def _command_line_problem(arguments: list[str]) -> str | None:
-    """What would stop the sweep, found before any job starts: a missing plugin, a bad config."""
-    message = missing_plugin_message(arguments)
-    if message:
-        return message
-    try:
-        check_command_line(arguments)
-    except ConfigError as err:
-        return str(err)
-    return None
 
 
 def _report_interrupt() -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from zo_sweep import records
-from zo_sweep.summary.job_row import RowProblem, config_fields, read_config
+from zo_sweep.jobdir.config import RowProblem, config_fields, read_config
+from zo_sweep.jobdir.progress import format_eta
 from zo_sweep.sweep import status as sweep_status
-from zo_sweep.sweep.job_progress import format_eta
 
 # What a GPU job needs beyond the memory torch reports: the CUDA context and allocator slack.
 CONTEXT_MB = 1024

@@ -1,57 +1,52 @@
-"""Hydra callbacks: claim the output folder, show live progress, tally at the end.
+"""Hydra callbacks: check and claim the output folder, name the jobs, show progress, tally.
 
-Every job's config was checked from the command line before Hydra started
-(zo_sweep.sweep.preflight).
-Hydra gives callbacks no way to hand a result back to the code that called the app, and it
-turns a callback's exception into a warning. So a config error ends the process from here with
-SystemExit (one line on stderr), and the outcome of the sweep is kept in OUTCOME, which
-`zo_sweep.sweep.app.main` reads to choose the exit code once Hydra returns.
+A grid's jobs are checked by its sweeper before the first one starts (zo_sweep.sweep.grid_check);
+here a single run's config is checked, and a search sweeper's base config. Hydra turns a
+callback's exception into a warning, so a problem ends the process from here with SystemExit
+(one line on stderr); what the sweep learns is kept in OUTCOME for `zo_sweep.sweep.app.main`.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
-from zo_sweep.summary.verdict import sweep_verdict
+from zo_sweep.errors import ConfigError, DataError
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.budget import budget_lines, local_gpu_memory_mb
-from zo_sweep.sweep.folders import claim_fresh_folder
-from zo_sweep.sweep.overrides import expand_grid, parse_overrides
+from zo_sweep.sweep.folders import check_folder_names, claim_fresh_folder, constant_keys
+from zo_sweep.sweep.outcome import OUTCOME
 from zo_sweep.sweep.progress import ProgressWatcher
+from zo_sweep.sweep.validation import validate_job_config
 
-
-@dataclass
-class SweepOutcome:
-    output_dir: Path | None = None  # the sweep folder (multirun) or the job folder (single run)
-    failing_jobs: int = 0
-    planned_jobs: int | None = None  # how many jobs the sweep meant to run, when known
-
-
-OUTCOME = SweepOutcome()
 EXIT_BAD_CONFIG = 2
+# The sweepers that check every job they hold before the first starts.
+CHECKING_SWEEPERS = ("hydra_plugins.zo_sweep_sweeper.grid.GridSweeper",)
+EXCLUDE_KEYS = "hydra.job.config.override_dirname.exclude_keys"
 
 
 class Preflight(Callback):
-    """Claim this run's or sweep's folder, and know how many jobs the tally should expect."""
+    """Check what the sweeper does not, name the jobs, claim this run's or sweep's folder."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _exit_if_wrong(config)
         OUTCOME.planned_jobs = 1
         OUTCOME.output_dir = _claim_output_dir(config, "run")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _exit_unless_maximising(config)
-        overrides = list(OmegaConf.to_container(config.hydra.overrides.task))
-        grid = expand_grid(config, parse_overrides(overrides), multirun=True)
-        # A search sweeper draws its values as it goes: it plans its number of trials.
-        trials = OmegaConf.select(config, "hydra.sweeper.n_trials", default=None)
-        OUTCOME.planned_jobs = len(grid) if grid is not None else trials
+        if OmegaConf.select(config, "hydra.sweeper._target_") not in CHECKING_SWEEPERS:
+            # A search sweeper draws its values as it goes: its base config is what there is.
+            _exit_if_wrong(config)
+            OUTCOME.planned_jobs = OmegaConf.select(config, "hydra.sweeper.n_trials")
+        else:
+            _exit_if_wrong(config, folder_names_only=True)
+        _name_jobs_by_what_varies(config)
         OUTCOME.output_dir = _claim_output_dir(config, "sweep")
 
 
@@ -65,12 +60,12 @@ class LiveProgress(Callback):
         # Launchers pickle the callbacks for their workers; only the sweep process watches.
         return {"watcher": None}
 
-    # Preflight (listed first) has claimed the folder and counted the jobs by now.
+    # Preflight (listed first) has claimed the folder by now; the sweeper counts the jobs.
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._start(config, OUTCOME.output_dir, total=1)
+        self._start(config, OUTCOME.output_dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._start(config, OUTCOME.output_dir, OUTCOME.planned_jobs)
+        self._start(config, OUTCOME.output_dir)
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._stop()
@@ -78,10 +73,10 @@ class LiveProgress(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._stop()
 
-    def _start(self, config: DictConfig, root: Path | None, total: int | None) -> None:
+    def _start(self, config: DictConfig, root: Path | None) -> None:
         every = float(config.get("progress_every_s") or 0)
         if every > 0 and root is not None and not config.get("dry_run"):
-            self.watcher = ProgressWatcher(root, total, every)
+            self.watcher = ProgressWatcher(root, lambda: OUTCOME.planned_jobs, every)
             self.watcher.start()
 
     def _stop(self) -> None:
@@ -118,8 +113,29 @@ class SweepTally(Callback):
         OUTCOME.output_dir = root
         OUTCOME.failing_jobs = sweep_status.failing_count(counts)
         print(sweep_status.format_tally(counts, root, OUTCOME.planned_jobs), flush=True)
-        if verdict := sweep_verdict(root):
-            print(verdict, flush=True)
+
+
+def _exit_if_wrong(config: DictConfig, folder_names_only: bool = False) -> None:
+    """A config no job can run (or a folder name that would leave output_root): one line."""
+    try:
+        check_folder_names(config) if folder_names_only else validate_job_config(config)
+    except (ConfigError, DataError) as err:
+        _exit_with(str(err))
+
+
+def _name_jobs_by_what_varies(config: DictConfig) -> None:
+    """Leave the keys the command line gives one value out of the jobs' folder names."""
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    overrides = list(OmegaConf.to_container(config.hydra.overrides.task))
+    constant = constant_keys(overrides, dict(params))
+    if not constant:
+        return
+    excluded = [*OmegaConf.select(config, EXCLUDE_KEYS), *constant]
+    with read_write(config.hydra):
+        OmegaConf.update(config, EXCLUDE_KEYS, excluded)
+        # Launchers compose each job again from these overrides: the jobs must agree.
+        words = ",".join(_quoted(key) for key in excluded)
+        config.hydra.overrides.hydra.append(f"{EXCLUDE_KEYS}=[{words}]")
 
 
 def _claim_output_dir(config: DictConfig, mode: str) -> Path:
@@ -163,22 +179,14 @@ def _exit_with(message: str) -> NoReturn:
 def _exit_if_used(output_dir: Path) -> None:
     """Refuse a folder that already holds jobs (two runs started within the same second)."""
     if sweep_status.started_jobs(output_dir):
-        print(
-            f"error: {output_dir} already holds jobs; nothing is overwritten, start again",
-            file=sys.stderr,
-            flush=True,
-        )
-        raise SystemExit(EXIT_BAD_CONFIG)
+        _exit_with(f"{output_dir} already holds jobs; nothing is overwritten, start again")
 
 
 def _exit_unless_maximising(config: DictConfig) -> None:
     """Jobs return the dev metric (higher is better); Optuna's own default is to minimise."""
     direction = OmegaConf.select(config, "hydra.sweeper.direction")
     if direction is not None and str(direction).split(".")[-1].lower() != "maximize":
-        print(
-            f"error: hydra.sweeper.direction={str(direction).split('.')[-1]}, but jobs return the dev metric: "
-            "use search=optuna or hydra.sweeper.direction=maximize",
-            file=sys.stderr,
-            flush=True,
+        _exit_with(
+            f"hydra.sweeper.direction={str(direction).split('.')[-1]}, but jobs return the dev "
+            "metric: use search=optuna or hydra.sweeper.direction=maximize"
         )
-        raise SystemExit(EXIT_BAD_CONFIG)

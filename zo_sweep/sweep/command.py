@@ -1,9 +1,19 @@
-"""The command one job runs: `bash <method.script> <method.args...>` in `method.cwd`, with the
-trainer's settings exported as the old scripts' environment variables (zo_sweep.sweep.handoff)."""
+"""The command one job runs, from the settings the job built and checked once.
+
+The project's trainer reads the job's train.yaml itself, in one hop:
+
+    python -m zo_sweep.train --config <job>/train.yaml
+
+A script of your own (`method.script`: a team's MeZO checkout, the old base scripts) runs as
+`bash <method.script> <method.args...>` in `method.cwd`, with the trainer's settings exported
+as the old scripts' environment variables (zo_sweep.sweep.handoff).
+"""
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,24 +21,30 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep.sweep.handoff import env_value, job_settings, settings_environment
-from zo_sweep.sweep.process import launcher_environment
+from zo_sweep import PROJECT_ROOT, RESOURCE_ROOT
+from zo_sweep.sweep.handoff import env_value, settings_environment
+from zo_sweep.sweep.process import launcher_environment, thread_environment
 from zo_sweep.sweep.validation import resolve_script
-from zo_sweep.train.settings import TrainSettings
+from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
+
+# The project's trainer, run by the sweep's own interpreter.
+TRAINER_MODULE = "zo_sweep.train"
 
 
 @dataclass(frozen=True)
 class JobCommand:
-    """`bash <script> <args...>` run in `cwd` with `env` on top of the inherited environment."""
+    """A script under bash (`script` with `args`), or the project's trainer (no script, its
+    flags in `args`), run in `cwd` with `env` on top of the inherited environment."""
 
-    script: Path
+    script: Path | None
     env: dict[str, str]
     cwd: Path
     args: tuple[str, ...] = ()
-    settings: TrainSettings | None = None  # what the env says, as the job's train.yaml
 
     @property
     def argv(self) -> list[str]:
+        if self.script is None:
+            return [sys.executable, "-m", TRAINER_MODULE, *self.args]
         return ["bash", str(self.script), *self.args]
 
     def with_env(self, extra: Mapping[str, str]) -> JobCommand:
@@ -49,29 +65,36 @@ class JobCommand:
         return f"cd {shlex.quote(str(self.cwd))} && {' '.join(words)}"
 
 
-def job_environment(cfg: DictConfig, job_dir: Path, settings: TrainSettings) -> dict[str, str]:
-    """The variables this job sets for its script: the settings' (with TRAIN_CONFIG and
-    OUTPUT_DIR), then `extra_env`; nulls left out."""
+def build_command(cfg: DictConfig, job_dir: Path, settings: TrainSettings) -> JobCommand:
+    """The job's command: the trainer on the job's train.yaml, or `method.script`."""
+    script = OmegaConf.select(cfg, "method.script", default=None)
+    cwd = script_cwd(cfg) or Path.cwd()
+    if script is None:
+        # The trainer reads every setting from the file; OUTPUT_DIR is where it writes.
+        own = {**thread_environment(), **trainer_path(), "OUTPUT_DIR": str(job_dir.resolve())}
+        config = str((job_dir / SETTINGS_FILE).resolve())
+        return JobCommand(None, {**own, **extra_environment(cfg)}, cwd, ("--config", config))
+    args = tuple(script_argument(arg) for arg in OmegaConf.select(cfg, "method.args") or [])
+    own = {**launcher_environment(), **settings_environment(settings, job_dir)}
+    script_path = resolve_script(str(script), script_cwd(cfg))
+    return JobCommand(script_path, {**own, **extra_environment(cfg)}, cwd, args)
+
+
+def extra_environment(cfg: DictConfig) -> dict[str, str]:
+    """`extra_env`: more variables for the job's process (nulls left out)."""
     extra = OmegaConf.to_container(cfg.extra_env, resolve=True) if cfg.get("extra_env") else {}
     assert isinstance(extra, dict)
-    extra_env = {str(key): env_value(value) for key, value in extra.items() if value is not None}
-    return {**settings_environment(settings, job_dir), **extra_env}
+    return {str(key): env_value(value) for key, value in extra.items() if value is not None}
 
 
-def build_command(cfg: DictConfig, job_dir: Path) -> JobCommand:
-    """The script runs in `method.cwd` (the old scripts `cd` there and call `python run.py`),
-    else where the sweep was started, with `method.args` after its name."""
-    cwd = script_cwd(cfg)
-    script = resolve_script(str(cfg.method.script), cwd)
-    args = OmegaConf.select(cfg, "method.args", default=None) or []
-    settings = job_settings(cfg, job_dir)
-    return JobCommand(
-        script=script,
-        env={**launcher_environment(), **job_environment(cfg, job_dir, settings)},
-        cwd=cwd or Path.cwd(),
-        args=tuple(script_argument(arg) for arg in args),
-        settings=settings,
-    )
+def trainer_path() -> dict[str, str]:
+    """PYTHONPATH for the trainer: in a checkout, the checkout first, so the trainer is the one
+    beside the sweep's own code (an installed package is found by its interpreter)."""
+    if RESOURCE_ROOT != PROJECT_ROOT:
+        return {}
+    inherited = os.environ.get("PYTHONPATH", "")
+    parts = [str(PROJECT_ROOT), *(part for part in inherited.split(os.pathsep) if part)]
+    return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(parts))}
 
 
 def script_argument(value: Any) -> str:

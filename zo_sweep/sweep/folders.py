@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from zo_sweep.errors import ConfigError
 from zo_sweep.sweep import continuation
-from zo_sweep.sweep.errors import ConfigError
 
 # Config values that become one folder name each.
 NAME_KEYS = ("purpose", "model.name", "task.name", "method.name", "data.name")
@@ -83,6 +85,30 @@ def claim_fresh_folder(path: Path) -> Path:
             continue
         return candidate
     raise FileExistsError(f"{path}: {MAX_CLAIM_ATTEMPTS} folders of that name already exist")
+
+
+def constant_keys(overrides: Sequence[str], params: Mapping[str, str]) -> list[str]:
+    """The keys a sweep gives one value (on the command line or in `hydra.sweeper.params`):
+    its jobs are named by the others, the keys that vary. A sweep where nothing varies (one
+    job) keeps them all: they are all that tells its job from the defaults."""
+    lines = [*(f"{key}={value}" for key, value in params.items()), *overrides]
+    parsed = OverridesParser.create().parse_overrides(lines)
+    swept = {o.key_or_group for o in parsed if o.is_sweep_override()}
+    if not swept:
+        return []
+    return sorted({o.key_or_group for o in parsed} - swept)
+
+
+def register_job_folders() -> None:
+    """`${job_subdir:...}`, the sweep's output layout (conf/hydra/output_layout.yaml)."""
+    if not OmegaConf.has_resolver("job_subdir"):
+        OmegaConf.register_new_resolver("job_subdir", job_subdir)
+
+
+def job_subdir(sweep_dir: str, cell: str, name: str, job_num: int | str) -> str:
+    """`${job_subdir:<sweep dir>,<model>/<task>_<method>_<data>,<varied keys>,<job num>}`:
+    a sweep job's folder, claimed so that no two jobs ever share one."""
+    return claim_job_subdir(str(sweep_dir), str(cell), str(name), str(job_num))
 
 
 def claim_job_subdir(sweep_dir: str, cell: str, override_dirname: str, job_num: str) -> str:

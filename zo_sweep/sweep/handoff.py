@@ -1,10 +1,9 @@
-"""What a job hands its script: train.yaml and the environment, both from the trainer's schema.
+"""What a job hands its trainer: train.yaml, or for a script of one's own the environment.
 
 The composed config's top-level hyperparameters, its `inputs:` and its `task` and `data` nodes
-become one TrainSettings (zo_sweep.train.settings), typed and checked. The job writes it to
-train.yaml in its directory and exports it as the old scripts' variables (MODEL, TASK, LR, ...)
-with TRAIN_CONFIG naming the file, so the project's trainer reads the file and any other
-script with the old interface reads the variables.
+become one TrainSettings (zo_sweep.train.settings), typed and checked once. The job writes it
+to train.yaml in its directory, which the project's trainer reads; a script of one's own gets
+it as the old scripts' variables (MODEL, TASK, LR, ...), with TRAIN_CONFIG naming the file.
 """
 
 from __future__ import annotations
@@ -15,9 +14,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep.sweep.errors import ConfigError
-from zo_sweep.sweep.schema import SweepConfig
-from zo_sweep.train import errors as train_errors
+from zo_sweep.jobdir.schema import SweepConfig
+from zo_sweep.sweep.job_files import yaml_text
 from zo_sweep.train.settings import (
     SETTINGS_ENV,
     SETTINGS_FILE,
@@ -47,21 +45,19 @@ def job_settings(
     values.update(_plain(cfg.get("inputs")) or {})
     values["task"], values["data"] = _plain(cfg.get("task")), _plain(cfg.get("data"))
     values["output_dir"] = str(job_dir.resolve()) if job_dir is not None else ""
-    try:
-        if OmegaConf.get_type(cfg) is SweepConfig:
-            # Hydra typed every value against the schema as it composed: only the rules remain.
-            settings = TrainSettings(**values)
-            if checked:
-                check(settings, SWEEP_KEYS)
-            return settings
-        return typed_settings(values, SWEEP_KEYS)
-    except train_errors.ConfigError as err:
-        raise ConfigError(str(err)) from None
+    if OmegaConf.get_type(cfg) is SweepConfig:
+        # Hydra typed every value against the schema as it composed: only the rules remain.
+        settings = TrainSettings(**values)
+        if checked:
+            check(settings, SWEEP_KEYS)
+        return settings
+    return typed_settings(values, SWEEP_KEYS)
 
 
 def write_settings(job_dir: Path, settings: TrainSettings) -> Path:
+    """train.yaml: the settings the trainer reads (`python -m zo_sweep.train --config`)."""
     path = job_dir / SETTINGS_FILE
-    path.write_text(OmegaConf.to_yaml(OmegaConf.structured(settings)))
+    path.write_text(yaml_text(asdict(settings)))
     return path
 
 

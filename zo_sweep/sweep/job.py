@@ -1,10 +1,11 @@
-"""One job: turn a composed config into one command, run it, and record how it ended.
+"""One job: build and check the trainer's settings once, run one command, record how it ended.
 
-The command is `bash <method.script>` with the trainer's settings written to train.yaml and
-exported as the old scripts' environment variables (zo_sweep.sweep.handoff). The job needs
-nothing from the script but that interface and, if the script writes one, result.json; a script that writes none is read through
-MeZO's closing log lines. Whatever happens, the job leaves a result.json with its status (where
-the disk lets it), and it never raises but for Ctrl-C, so one failure never stops a sweep.
+The settings go to train.yaml in the job's directory, and the command is the project's trainer
+on that file (`python -m zo_sweep.train --config train.yaml`), or a script of one's own with
+the old scripts' environment variables (zo_sweep.sweep.command). A script that writes no
+result.json is read through MeZO's closing log lines. Whatever happens, the job leaves a
+result.json with its status (where the disk lets it), and it never raises but for Ctrl-C, so
+one failure never stops a sweep.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import records
+from zo_sweep.errors import ConfigError, DataError
+from zo_sweep.jobdir.liveness import process_alive, record_runner, sweep_process_to_watch
 from zo_sweep.sweep import continuation
 from zo_sweep.sweep.command import JobCommand, build_command
-from zo_sweep.sweep.errors import ConfigError
 from zo_sweep.sweep.gpu_slots import gpu_slot
 from zo_sweep.sweep.handoff import write_settings
 from zo_sweep.sweep.job_files import (
@@ -34,7 +36,6 @@ from zo_sweep.sweep.job_files import (
     write_snapshot,
 )
 from zo_sweep.sweep.job_result import NO_OBJECTIVE, collect_result, objective
-from zo_sweep.sweep.liveness import process_alive, record_runner, sweep_process_to_watch
 from zo_sweep.sweep.process import (
     ProcessOutcome,
     run_process_group,
@@ -42,6 +43,7 @@ from zo_sweep.sweep.process import (
 )
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import validate_job_config
+from zo_sweep.train.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +59,18 @@ METRIC_FIELDS = (
 )
 
 
-def data_fields(cfg: DictConfig) -> dict[str, Any]:
-    """What every job record says about its data: its identity and the split tested on."""
+def data_fields(cfg: DictConfig, settings: TrainSettings | None = None) -> dict[str, Any]:
+    """What every job record says about its data: its identity and the split tested on
+    (from the job's settings, resolved already, where it has them)."""
     try:
-        fields = {
-            "data_id": OmegaConf.select(cfg, "data.id", default=None),
-            "eval_split": OmegaConf.select(cfg, "task.eval_split", default=None),
-        }
+        if settings is not None:
+            data, task = settings.data or {}, settings.task or {}
+            fields = {"data_id": data.get("id"), "eval_split": task.get("eval_split")}
+        else:
+            fields = {
+                "data_id": OmegaConf.select(cfg, "data.id", default=None),
+                "eval_split": OmegaConf.select(cfg, "task.eval_split", default=None),
+            }
     except OmegaConfBaseException:  # a broken config is reported by the validation
         return {}
     return {key: value for key, value in fields.items() if value is not None}
@@ -94,17 +101,16 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
     write_snapshot(cfg, job_dir)
     record_runner(job_dir)
     try:
-        validate_job_config(cfg)
-        command = build_command(cfg, job_dir)
-    except ConfigError as err:
+        settings = validate_job_config(cfg, job_dir)
+        command = build_command(cfg, job_dir, settings)
+    except (ConfigError, DataError) as err:
         # Values a search sweeper drew can be invalid; that fails this job, not the sweep.
         failed = {**data_fields(cfg), "status": records.FAILED, "error": str(err)}
         return _record(job_dir, failed, started)
-    if command.settings is not None:
-        write_settings(job_dir, command.settings)
+    write_settings(job_dir, settings)
     write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
     fields = {
-        **data_fields(cfg),
+        **data_fields(cfg, settings),
         "config_hash": config_hash(cfg),
         "command": command.shell_line(),
     }

@@ -9,18 +9,38 @@ from __future__ import annotations
 import logging
 import shlex
 from pathlib import Path
+from typing import Any
 
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
+from omegaconf._utils import OmegaConfDumper
 
 from zo_sweep import records
+from zo_sweep.errors import ConfigError
 from zo_sweep.sweep import continuation
-from zo_sweep.sweep.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 # The OUTPUT_DIR word of command.sh: the caller's choice, or a fresh folder (see below).
 RERUN_ENV = {"OUTPUT_DIR": '"$OUTPUT_DIR"'}
+
+
+class _Dumper(getattr(yaml, "CDumper", yaml.Dumper)):  # type: ignore[misc]
+    """OmegaConf's YAML (a string that reads as another type is quoted) from PyYAML's C
+    emitter: the same values, written several times faster than OmegaConf.to_yaml."""
+
+
+_Dumper.add_representer(str, OmegaConfDumper.str_representer)
+
+
+def yaml_text(payload: Any) -> str:
+    """A config (or plain values) as YAML, its keys in their order."""
+    if OmegaConf.is_config(payload):
+        payload = OmegaConf.to_container(payload, enum_to_str=True)
+    return yaml.dump(
+        payload, Dumper=_Dumper, default_flow_style=False, allow_unicode=True, sort_keys=False
+    )
 
 
 class JobDirectoryTaken(ConfigError):
@@ -53,14 +73,14 @@ def write_snapshot(cfg: DictConfig, job_dir: Path) -> None:
     """.hydra/: the composed config, Hydra's own and the overrides, as Hydra would write them."""
     snapshot = job_dir / records.HYDRA_DIR
     snapshot.mkdir(exist_ok=True)
-    (snapshot / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    (snapshot / "config.yaml").write_text(yaml_text(cfg))
     try:
         hydra_cfg = HydraConfig.instance().cfg
     except ValueError:
         return  # not inside a Hydra job
     if hydra_cfg is not None:
-        (snapshot / "hydra.yaml").write_text(OmegaConf.to_yaml(hydra_cfg))
-        (snapshot / "overrides.yaml").write_text(OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task))
+        (snapshot / "hydra.yaml").write_text(yaml_text(hydra_cfg))
+        (snapshot / "overrides.yaml").write_text(yaml_text(hydra_cfg.hydra.overrides.task))
 
 
 def write_command_file(job_dir: Path, run_line: str) -> None:
@@ -72,7 +92,7 @@ def write_command_file(job_dir: Path, run_line: str) -> None:
     fresh_dir = shlex.quote(f"{job_dir.resolve()}.rerun-XXXXXX")
     text = (
         "#!/usr/bin/env bash\n"
-        "# Reproduces this job: its script with the environment the sweep gave it.\n"
+        "# Reproduces this job: its command with the environment the sweep gave it.\n"
         "# Its outputs go to $OUTPUT_DIR if you set it, else to a new folder beside this\n"
         "# job's, so the job's own record stays as it is.\n"
         "set -e\n"

@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from zo_sweep import records
+from zo_sweep import mezo_log, records
 from zo_sweep.data.tasks import primary_metric
 from zo_sweep.sweep.process import ProcessOutcome
 
@@ -74,10 +74,10 @@ def _result_from_mezo_log(job_dir: Path, primary: str) -> dict[str, Any] | None:
         if not path.exists():
             continue
         with open(path, errors="replace") as handle:
-            found = records.parse_mezo_log(handle)
+            found = mezo_log.parse_closing_lines(handle)
         if found is not None:
             train_set, metrics = found
-            fields = records.mezo_metric_fields(metrics, primary)
+            fields = mezo_log.metric_fields(metrics, primary)
             return {"status": records.OK, **fields, "train_set": train_set}
     return None
 

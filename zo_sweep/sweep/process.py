@@ -37,7 +37,7 @@ class ProcessOutcome:
 
 
 def launcher_environment() -> dict[str, str]:
-    """What a job inherits from the sweep's process and must say in its command.sh.
+    """What a script inherits from the sweep's process and must say in its command.sh.
 
     The sweep's own interpreter comes first on PATH and is PYTHON, so a script's `python`
     is the one the sweep runs on; the thread-pool sizes the launcher set go along.
@@ -46,8 +46,12 @@ def launcher_environment() -> dict[str, str]:
     path = os.environ.get("PATH", "")
     if path.split(os.pathsep)[0] != interpreter_dir:
         path = os.pathsep.join(part for part in (interpreter_dir, path) if part)
-    threads = {name: os.environ[name] for name in THREAD_VARIABLES if name in os.environ}
-    return {"PATH": path, "PYTHON": sys.executable, **threads}
+    return {"PATH": path, "PYTHON": sys.executable, **thread_environment()}
+
+
+def thread_environment() -> dict[str, str]:
+    """The thread-pool sizes the launcher set for its workers (joblib does)."""
+    return {name: os.environ[name] for name in THREAD_VARIABLES if name in os.environ}
 
 
 def run_process_group(

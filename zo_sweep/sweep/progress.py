@@ -2,7 +2,7 @@
 
 A thread in the sweep process looks at the sweep folder every POLL_SECONDS, whichever launcher
 runs the jobs (in this process, joblib workers, SLURM nodes): jobs only need to write their
-files (see zo_sweep.sweep.job_progress). It prints one line when a job starts, ends or is lost,
+files (see zo_sweep.jobdir.progress). It prints one line when a job starts, ends or is lost,
 and a picture of the sweep: on a terminal one status line redrawn in place every few seconds;
 elsewhere (CI, a log file) plain lines every `every_seconds`.
 """
@@ -13,11 +13,18 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from zo_sweep.jobdir.progress import (
+    RUNNING,
+    JobProgress,
+    describe,
+    read_job_progress,
+    states_headline,
+)
 from zo_sweep.sweep import status as sweep_status
-from zo_sweep.sweep.job_progress import LOST, RUNNING, JobProgress, describe, read_job_progress
 
 POLL_SECONDS = 2.0
 CLEAR_LINE = "\r\x1b[K"
@@ -48,28 +55,18 @@ def headline(jobs: list[JobProgress], total: int | None) -> str:
     return states_headline([job.state for job in jobs], total)
 
 
-def states_headline(states: list[str], total: int | None = None) -> str:
-    done = sum(state not in (RUNNING, LOST) for state in states)
-    parts = [f"{done}/{total if total is not None else len(states)} jobs done"]
-    for state in (RUNNING, LOST):
-        count = states.count(state)
-        if count:
-            parts.append(f"{count} {state}")
-    return ", ".join(parts)
-
-
 class ProgressWatcher:
     """Prints the progress of the jobs under `root` until `stop()`."""
 
     def __init__(
         self,
         root: Path,
-        total: int | None,
+        total: int | None | Callable[[], int | None],
         every_seconds: float,
         stream: TextIO | None = None,
         interactive: bool | None = None,
     ) -> None:
-        self.root, self.total = root, total
+        self.root, self._total = root, total
         self.stream = stream or sys.stdout
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.every_seconds = min(POLL_SECONDS, every_seconds) if self.interactive else every_seconds
@@ -78,6 +75,11 @@ class ProgressWatcher:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="sweep-progress", daemon=True)
         self._status_shown = False
+
+    @property
+    def total(self) -> int | None:
+        """The jobs the sweep will run (a callable: known once the sweeper has its grid)."""
+        return self._total() if callable(self._total) else self._total
 
     def start(self) -> None:
         self._thread.start()

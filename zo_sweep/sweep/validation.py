@@ -1,6 +1,6 @@
 """Check a composed job config before anything runs, and say what is wrong in one line.
 
-Types were checked by Hydra as it composed (the schema in zo_sweep.sweep.schema); the trainer's
+Types were checked by Hydra as it composed (the schema in zo_sweep.jobdir.schema); the trainer's
 ranges and choices come from its schema's field rules (zo_sweep.train.settings). Here follow
 what only the sweep reads (job control), keys that no part reads, the task as composed, and
 the checks that need the file system: existing data folders and an existing script.
@@ -8,7 +8,6 @@ the checks that need the file system: existing data folders and an existing scri
 
 from __future__ import annotations
 
-import difflib
 import math
 from pathlib import Path
 from typing import Any
@@ -17,64 +16,62 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep import RESOURCE_ROOT
-from zo_sweep.sweep.errors import ConfigError
+from zo_sweep.errors import ConfigError
+from zo_sweep.jobdir.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.sweep.folders import check_folder_names
 from zo_sweep.sweep.handoff import SWEEP_KEYS, job_settings
-from zo_sweep.sweep.one_line import one_line_message
-from zo_sweep.sweep.schema import GPU_CHOICE_AUTO, top_level_keys
-from zo_sweep.train import errors as train_errors
+from zo_sweep.sweep.one_line import one_line_message, unknown_key_message
 from zo_sweep.train.settings import TrainSettings, check, env_fields
 
 __all__ = [
     "ConfigError",
     "check_settings",
     "resolve_script",
-    "unknown_key_message",
     "validate_job_config",
     "validate_job_context",
 ]
 
 
-def validate_job_config(cfg: DictConfig) -> TrainSettings:
-    """Raise ConfigError (one line) if the job config cannot make a sensible run."""
-    settings = validate_job_context(cfg)
+def validate_job_config(cfg: DictConfig, job_dir: Path | None = None) -> TrainSettings:
+    """The trainer's settings of a job config (writing to job_dir), built and checked;
+    ConfigError (one line) if the config cannot make a sensible run."""
+    settings = validate_job_context(cfg, job_dir)
     check_settings(settings)
     return settings
 
 
-def validate_job_context(cfg: DictConfig) -> TrainSettings:
+def validate_job_context(cfg: DictConfig, job_dir: Path | None = None) -> TrainSettings:
     """Every check but the trainer's own rules; returns the (unchecked) trainer settings.
 
-    Jobs of a grid that differ only in hyperparameters share this part (zo_sweep.sweep.preflight).
+    Jobs of a grid that differ only in hyperparameters share this part (zo_sweep.sweep.grid_check).
     """
     _check_known_keys(cfg)
     check_folder_names(cfg)
     _check_job_control(cfg)
     _check_extra_env(cfg)
-    settings = _resolved_settings(cfg)
+    settings = _resolved_settings(cfg, job_dir)
     _check_task(settings)
     _check_data_folders(settings)
     cwd = OmegaConf.select(cfg, "method.cwd", default=None)
     if cwd and not Path(str(cwd)).expanduser().is_dir():
         raise ConfigError(f"method.cwd: no such folder '{cwd}'")
-    resolve_script(str(cfg.method.script), Path(str(cwd)).expanduser() if cwd else None)
+    script = OmegaConf.select(cfg, "method.script", default=None)
+    if script is not None:
+        resolve_script(str(script), Path(str(cwd)).expanduser() if cwd else None)
     return settings
 
 
-def _resolved_settings(cfg: DictConfig) -> TrainSettings:
+def _resolved_settings(cfg: DictConfig, job_dir: Path | None) -> TrainSettings:
     """The trainer's settings, resolving the config; a resolver's error is one line."""
     try:
-        return job_settings(cfg, checked=False)
+        return job_settings(cfg, job_dir, checked=False)
     except OmegaConfBaseException as err:
         raise ConfigError(one_line_message(err) or str(err)) from None
 
 
 def check_settings(settings: TrainSettings) -> None:
     """The trainer's rules (zo_sweep.train.settings), named as the sweep config spells them."""
-    try:
-        check(settings, SWEEP_KEYS)
-    except train_errors.ConfigError as err:
-        raise ConfigError(str(err)) from None
+    check(settings, SWEEP_KEYS)
 
 
 def resolve_script(script: str, cwd: Path | None = None) -> Path:
@@ -96,19 +93,6 @@ def _check_known_keys(cfg: DictConfig) -> None:
     for key in cfg:
         if key not in (*top_level_keys(), "hydra"):
             raise ConfigError(unknown_key_message(str(key)))
-
-
-def unknown_key_message(key: str) -> str:
-    """One line for a key that no part reads, with the likely key meant."""
-    if "." in key:
-        return f"unknown key '{key}': the composed config has no such key (add one with +{key}=...)"
-    known = top_level_keys()
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean {close[0]}?" if close else f"settings: {', '.join(known[:8])}, ...;"
-    return (
-        f"unknown key '{key}': nothing reads it ({hint} "
-        f"a variable for the script goes in +extra_env.{key.upper()}=...)"
-    )
 
 
 def _check_job_control(cfg: DictConfig) -> None:

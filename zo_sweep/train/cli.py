@@ -11,10 +11,11 @@ import logging
 import sys
 import warnings
 
-from zo_sweep import records
+from zo_sweep import mezo_log
 from zo_sweep.data.tasks import DataError
 from zo_sweep.embedded import EmbeddedModelError
-from zo_sweep.train.errors import ConfigError, ModelNotFound
+from zo_sweep.errors import ConfigError
+from zo_sweep.train.errors import ModelNotFound
 from zo_sweep.train.preemption import SIGTERM, Terminated
 from zo_sweep.train.sources import load_settings
 
@@ -70,5 +71,5 @@ def _run(argv: list[str] | None) -> int:
         print("interrupted", file=sys.stderr)
         return INTERRUPTED
     if result is not None:  # rank 0's, on N ranks
-        records.print_mezo_summary(config.seed, closing_metrics(result))
+        mezo_log.print_closing_lines(config.seed, closing_metrics(result))
     return 0

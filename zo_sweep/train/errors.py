@@ -1,14 +1,6 @@
-"""The trainer's user-facing errors: each carries one line that says what to fix.
-
-Kept free of torch and transformers so that a bad setting is reported before the heavy
-imports (seconds on a small machine) happen.
-"""
+"""The trainer's own user-facing error beyond zo_sweep.errors: a model it cannot find."""
 
 from __future__ import annotations
-
-
-class ConfigError(ValueError):
-    """An impossible or malformed setting."""
 
 
 class ModelNotFound(RuntimeError):

@@ -18,7 +18,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from zo_sweep import embedded
-from zo_sweep.train.errors import ConfigError, ModelNotFound
+from zo_sweep.errors import ConfigError, first_line
+from zo_sweep.train.errors import ModelNotFound
 
 if TYPE_CHECKING:
     from zo_sweep.train.settings import TrainSettings
@@ -134,15 +135,11 @@ def load_model(
 
 def _not_found_message(model_id: str, err: Exception) -> str:
     if Path(model_id).exists():
-        return f"model folder '{model_id}' could not be loaded: {_first_line(err)}"
+        return f"model folder '{model_id}' could not be loaded: {first_line(err)}"
     return (
         f"model '{model_id}' not found (not a local folder, not in the Hugging Face cache, "
         "and the hub is unreachable)"
     )
-
-
-def _first_line(err: Exception) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def add_lora(
@@ -167,7 +164,7 @@ def add_lora(
         model = get_peft_model(model, config)
     except ValueError as err:
         raise ConfigError(
-            f"LORA_TARGETS={targets} do not fit this model: {_first_line(err)}"
+            f"LORA_TARGETS={targets} do not fit this model: {first_line(err)}"
         ) from err
     for param in trainable_parameters(model):
         param.data = param.data.float()  # adapters are master weights; set before any optimizer

@@ -16,47 +16,31 @@ from zo_sweep.train.environment import describe_environment, peak_memory_mb
 from zo_sweep.train.loop import EncodedSplits, Run
 from zo_sweep.train.model import load_run_model, pick_device, pick_dtype
 from zo_sweep.train.scoring import encode
-from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
+from zo_sweep.train.settings import (
+    LOGGING,
+    SETTINGS_FILE,
+    TRAINING,
+    TrainSettings,
+    names_with_role,
+)
 from zo_sweep.train.sharding import shard_model
 from zo_sweep.train.steppers import check_ranks
 from zo_sweep.train.tracker_stores import OUTPUT_DIR_TAG
 from zo_sweep.train.trackers import Tracker, open_tracker
 
-# Settings that say what ran are top-level fields of result.json; every other one is a
-# hyperparameter, so a new option lands in `hparams` without being listed anywhere.
-DESCRIPTIVE = (
-    "model",
-    "model_name",
-    "task",
-    "task_dir",
-    "task_name",
-    "syn_task",
-    "eval_root",
-    "eval_split",
-    "data",
-    "data_kind",
-    "data_tag",
-    "trainer",
-    "mode",
-    "output_dir",
-    "device",
-)
-# Settings that say where the run is logged, not what it computes.
-LOGGING = ("tracker", "tracker_dir", "tracker_group", "tracker_run_name")
-
 
 def hparams(config: TrainSettings) -> dict:
-    return {
-        name: value
-        for name, value in asdict(config).items()
-        if name not in DESCRIPTIVE and name not in LOGGING
-    }
+    """The training settings (the schema's role): what result.json records as hyperparameters;
+    what the run trained on stands at the top of the record."""
+    training = names_with_role(TRAINING)
+    return {name: value for name, value in asdict(config).items() if name in training}
 
 
 def open_run_tracker(config: TrainSettings, out_dir: Path) -> Tracker | None:
     """The run in the experiment tracker TRACKER names, with every setting as a parameter."""
+    logging = names_with_role(LOGGING)
     settings = {
-        k: v for k, v in asdict(config).items() if k not in LOGGING and not isinstance(v, dict)
+        k: v for k, v in asdict(config).items() if k not in logging and not isinstance(v, dict)
     }
     return open_tracker(
         config.tracker,

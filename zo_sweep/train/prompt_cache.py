@@ -12,12 +12,16 @@ import copy
 import functools
 import inspect
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
-if TYPE_CHECKING:
-    from zo_sweep.train.scoring import Encoded
+
+class Encoded(Protocol):
+    """An example as token ids (zo_sweep.train.scoring.Encoded): the prompt, each candidate."""
+
+    prompt: list[int]
+    candidates: list[list[int]]
 
 
 @functools.cache

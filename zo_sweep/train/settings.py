@@ -1,9 +1,11 @@
 """The trainer's settings: one typed schema, from the sweep's command line to the optimizer.
 
 Each field carries, in one place, its default, its environment variable (the old scripts'
-interface), one line of help and its rule (a lower bound or a list of choices). Everything
-else is generated from these fields: the sweep config's types (zo_sweep.sweep.schema), the
-environment a job exports, the trainer's flags and its checks.
+interface), one line of help, its rule (a lower bound or a list of choices) and its role:
+what it is to a run (ROLES). Everything else is generated from these fields: the sweep
+config's types (zo_sweep.jobdir.schema), the environment a job exports, the trainer's flags
+and its checks, the hyperparameters a result records, and what makes two runs the same
+experiment (zo_sweep.jobdir.identity).
 
 `Hyperparameters` are the sweep config's top-level keys of the same names (`lr=1e-6`);
 `RunInputs` come from the chosen config groups (conf/config.yaml `inputs:`); a job writes both,
@@ -13,13 +15,13 @@ with the composed `task` and `data` nodes, into its directory as train.yaml.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from zo_sweep.train.errors import ConfigError
+from zo_sweep.errors import ConfigError, first_line
 
 # The file a job writes its resolved settings to, and the variable that points the trainer at it.
 SETTINGS_FILE = "train.yaml"
@@ -27,6 +29,14 @@ SETTINGS_ENV = "TRAIN_CONFIG"
 # What torchrun sets in each process it starts. There RANK is the process's rank, so the LoRA
 # rank of a run on several ranks comes from train.yaml or --rank, never from RANK.
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
+
+# What a field is to a run. Training settings and inputs make a run what it is (two runs that
+# agree on them are the same experiment); run control and logging never change what it computes.
+TRAINING = "training"  # how it trains: the hyperparameters result.json records
+INPUT = "input"  # what it trains on and where: model, task, data, device
+RUN_CONTROL = "run control"  # where and how the job runs: output folder, GPUs, time limits
+LOGGING = "logging"  # where it is logged besides its folder: the experiment tracker
+ROLES = (TRAINING, INPUT, RUN_CONTROL, LOGGING)
 
 
 def setting(
@@ -38,10 +48,16 @@ def setting(
     above: float | None = None,
     below: float | None = None,
     choices: tuple[str, ...] | None = None,
+    role: str = TRAINING,
 ) -> Any:
-    """A field with its environment variable, help line and rule."""
+    """A field with its environment variable, help line, rule and role."""
     rule = {"minimum": minimum, "above": above, "below": below, "choices": choices}
-    return field(default=default, metadata={"env": env, "help": help, **rule})
+    return field(default=default, metadata={"env": env, "help": help, "role": role, **rule})
+
+
+def role_of(spec: Field) -> str | None:
+    """The role a schema field declares (None for a field that declares none)."""
+    return spec.metadata.get("role")
 
 
 @dataclass
@@ -96,7 +112,7 @@ class Hyperparameters:
         512, "MAX_LENGTH", "most tokens per sequence; long prompts lose their start", minimum=1
     )
     eval_bs: int = setting(32, "EVAL_BS", "examples per evaluation batch", minimum=1)
-    device: str = setting("auto", "DEVICE", "auto, cpu, cuda or cuda:N")
+    device: str = setting("auto", "DEVICE", "auto, cpu, cuda or cuda:N", role=INPUT)
 
 
 @dataclass
@@ -104,48 +120,76 @@ class RunInputs:
     """What the trainer runs on; in a sweep these come from the config groups."""
 
     model: str = setting(
-        "smollm2_135m", "MODEL", "Hugging Face id, local model folder, or smollm2_135m"
+        "smollm2_135m", "MODEL", "Hugging Face id, local model folder, or smollm2_135m", role=INPUT
     )
-    model_name: str = setting("", "MODEL_NAME", "short model name for records")
+    model_name: str = setting("", "MODEL_NAME", "short model name for records", role=INPUT)
     dtype: str = setting(
         "auto",
         "DTYPE",
         "precision: auto is bf16 on a GPU, fp32 on the CPU",
         choices=("auto", "float32", "bfloat16", "float16"),
+        role=TRAINING,
     )
     lora_targets: str = setting(
-        "q_proj,v_proj", "LORA_TARGETS", "comma-separated module names for LoRA, or all-linear"
+        "q_proj,v_proj",
+        "LORA_TARGETS",
+        "comma-separated module names for LoRA, or all-linear",
+        role=TRAINING,
     )
-    task_dir: str = setting("sst2", "TASK", "task data folder (its name picks the task) or name")
-    task_name: str = setting("", "TASK_NAME", "task name when the folder's name does not say it")
-    syn_task: str | None = setting(None, "SYN_TASK", "synthetic data folder mixed into training")
+    task_dir: str = setting(
+        "sst2", "TASK", "task data folder (its name picks the task) or name", role=INPUT
+    )
+    task_name: str = setting(
+        "", "TASK_NAME", "task name when the folder's name does not say it", role=INPUT
+    )
+    syn_task: str | None = setting(
+        None, "SYN_TASK", "synthetic data folder mixed into training", role=INPUT
+    )
     eval_root: str | None = setting(
-        None, "EVAL_ROOT", "folder of original task folders the test split comes from"
+        None, "EVAL_ROOT", "folder of original task folders the test split comes from", role=INPUT
     )
     eval_split: str = setting(
         "validation",
         "EVAL_SPLIT",
         "the task file the test examples come from",
         choices=("validation", "test"),
+        role=INPUT,
     )
-    data_kind: str = setting("original", "DATA_KIND", "original, synthetic or orig_n_syn")
-    data_tag: str | None = setting(None, "DATA_TAG", "which dataset this is, for the records")
+    data_kind: str = setting(
+        "original", "DATA_KIND", "original, synthetic or orig_n_syn", role=INPUT
+    )
+    data_tag: str | None = setting(
+        None, "DATA_TAG", "which dataset this is, for the records", role=INPUT
+    )
     trainer: str = setting(
-        "zo", "TRAINER", "zo (MeZO) or regular (first-order)", choices=("zo", "regular")
+        "zo", "TRAINER", "zo (MeZO) or regular (first-order)", choices=("zo", "regular"), role=INPUT
     )
-    mode: str = setting("ft", "MODE", "ft (all parameters) or lora", choices=("ft", "lora"))
-    output_dir: str = setting("", "OUTPUT_DIR", "where metrics.jsonl and result.json go")
+    mode: str = setting(
+        "ft", "MODE", "ft (all parameters) or lora", choices=("ft", "lora"), role=INPUT
+    )
+    output_dir: str = setting(
+        "", "OUTPUT_DIR", "where metrics.jsonl and result.json go", role=RUN_CONTROL
+    )
     tracker: str | None = setting(
-        None, "TRACKER", "experiment tracker to log to live: none, tensorboard, mlflow or wandb"
+        None,
+        "TRACKER",
+        "experiment tracker to log to live: none, tensorboard, mlflow or wandb",
+        role=LOGGING,
     )
     tracker_dir: str | None = setting(
-        None, "TRACKER_DIR", "where the tracker's files go (mlflow: its sqlite store's folder)"
+        None,
+        "TRACKER_DIR",
+        "where the tracker's files go (mlflow: its sqlite store's folder)",
+        role=LOGGING,
     )
     tracker_group: str | None = setting(
-        None, "TRACKER_GROUP", "the tracker's group of runs (default: the method)"
+        None, "TRACKER_GROUP", "the tracker's group of runs (default: the method)", role=LOGGING
     )
     tracker_run_name: str | None = setting(
-        None, "TRACKER_RUN_NAME", "the run's name in the tracker (default: the output folder's)"
+        None,
+        "TRACKER_RUN_NAME",
+        "the run's name in the tracker (default: the output folder's)",
+        role=LOGGING,
     )
 
 
@@ -154,8 +198,8 @@ class TrainSettings(Hyperparameters, RunInputs):
     """Everything one run reads, as train.yaml holds it."""
 
     # The composed config nodes, whole: a command-line task option reaches the trainer.
-    task: Any = None
-    data: Any = None
+    task: Any = field(default=None, metadata={"role": INPUT})
+    data: Any = field(default=None, metadata={"role": INPUT})
 
     @property
     def method(self) -> str:
@@ -176,9 +220,19 @@ class TrainSettings(Hyperparameters, RunInputs):
         return [name.strip() for name in self.lora_targets.split(",") if name.strip()]
 
 
+def setting_fields() -> list[Field]:
+    """The fields made by `setting(...)`: each with its env variable, help, rule and role."""
+    return [spec for spec in fields(TrainSettings) if "env" in spec.metadata]
+
+
 def env_fields() -> dict[str, str]:
     """Field name -> environment variable, for every setting the old interface carries."""
-    return {spec.name: spec.metadata["env"] for spec in fields(TrainSettings) if spec.metadata}
+    return {spec.name: spec.metadata["env"] for spec in setting_fields()}
+
+
+def names_with_role(*roles: str) -> tuple[str, ...]:
+    """The names of TrainSettings' fields that have one of these roles."""
+    return tuple(spec.name for spec in fields(TrainSettings) if role_of(spec) in roles)
 
 
 def typed_settings(values: dict[str, Any] | DictConfig, label: dict[str, str]) -> TrainSettings:
@@ -192,7 +246,7 @@ def typed_settings(values: dict[str, Any] | DictConfig, label: dict[str, str]) -
     except OmegaConfBaseException as err:
         key = str(err.full_key or "")
         shown = label.get(key, key)
-        raise ConfigError(f"{shown}: {_first_line(str(err.msg))}") from None
+        raise ConfigError(f"{shown}: {first_line(err.msg)}") from None
     settings = OmegaConf.to_object(merged)
     assert isinstance(settings, TrainSettings)
     check(settings, label)
@@ -202,9 +256,9 @@ def typed_settings(values: dict[str, Any] | DictConfig, label: dict[str, str]) -
 def check(settings: TrainSettings, label: dict[str, str] | None = None) -> None:
     """Apply every field's rule, and the rules that join two fields; raise ConfigError."""
     label = label or {}
-    for spec in fields(TrainSettings):
+    for spec in setting_fields():
         value = getattr(settings, spec.name)
-        problem = rule_problem(spec.metadata, value) if spec.metadata else None
+        problem = rule_problem(spec.metadata, value)
         if problem:
             raise ConfigError(f"{label.get(spec.name, spec.name)}={value!r}: {problem}")
     if settings.bs % settings.grad_accum:
@@ -234,7 +288,3 @@ def rule_problem(metadata: Any, value: Any) -> str | None:
     if metadata.get("below") is not None and value >= metadata["below"]:
         return f"must be < {metadata['below']}"
     return None
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else text

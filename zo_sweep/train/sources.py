@@ -14,19 +14,20 @@ import argparse
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from zo_sweep.train.errors import ConfigError
+from zo_sweep.errors import ConfigError
 from zo_sweep.train.settings import (
     SETTINGS_ENV,
     TORCHRUN_ENV,
     TrainSettings,
     env_fields,
+    setting_fields,
     typed_settings,
 )
 
@@ -70,9 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", default=None, help=f"a train.yaml to read settings from [env {SETTINGS_ENV}]"
     )
-    for spec in fields(TrainSettings):
-        if not spec.metadata:
-            continue
+    for spec in setting_fields():
         env = spec.metadata["env"]
         parser.add_argument(
             "--" + env.lower().replace("_", "-"),

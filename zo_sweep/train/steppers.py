@@ -25,8 +25,8 @@ from typing import Protocol
 
 import torch
 
+from zo_sweep.errors import ConfigError
 from zo_sweep.train.distributed import Ranks
-from zo_sweep.train.errors import ConfigError
 from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.model import trainable_parameters
 from zo_sweep.train.scoring import Encoded, collate, loss_count, training_loss

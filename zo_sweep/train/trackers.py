@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from zo_sweep.train.errors import ConfigError
+from zo_sweep.errors import ConfigError
 from zo_sweep.train.tracker_stores import STORES
 
 # Tracker name -> the package it needs: each has the tracker's name, and so has its extra.

@@ -58,7 +58,7 @@ def identity(config: TrainSettings) -> dict[str, Any]:
     return {
         spec.name: getattr(config, spec.name)
         for spec in fields(TrainSettings)
-        if spec.metadata and spec.name not in NOT_IDENTITY
+        if "env" in spec.metadata and spec.name not in NOT_IDENTITY
     }
 
 
@@ -159,7 +159,7 @@ def rebuild(job_dir: Path, out_dir: Path) -> int:
     from zo_sweep.train.model import load_run_model, pick_device, trainable_parameters
 
     trajectory = Trajectory.load(job_dir / TRAJECTORY_FILE)
-    known = {spec.name for spec in fields(TrainSettings) if spec.metadata}
+    known = {spec.name for spec in fields(TrainSettings) if "env" in spec.metadata}
     config = TrainSettings(**{k: v for k, v in trajectory.config.items() if k in known})
     # The same order of seeded draws as the run itself (pipeline.train): LoRA's initial A.
     torch.manual_seed(config.seed)

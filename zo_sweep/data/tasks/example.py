@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zo_sweep.errors import DataError
 
-class DataError(ValueError):
-    """A user-facing problem with task data or a task spec, as one line of text."""
-
-    @staticmethod
-    def within(err: BaseException) -> DataError | None:
-        """The DataError behind `err`: a config resolver's (`${sibling:...,true}`), which
-        OmegaConf reports inside its own errors about the interpolation."""
-        seen: BaseException | None = err
-        while seen is not None and not isinstance(seen, DataError):
-            seen = seen.__cause__ or seen.__context__
-        return seen
+__all__ = ["DataError", "Example", "RecordError"]
 
 
 class RecordError(ValueError):

@@ -1,7 +1,7 @@
 """How much of a forward is the LM head: full logits vs the head applied only where the
 candidates' tokens are scored (a few positions per sequence).
 
-Run: python benchmarks/head_cost.py MODEL_DIR [--batch-size 16] [--seq-len 64] [--scored 4]
+Run: python -m zo_sweep.bench.head_cost MODEL_DIR [--batch-size 16] [--seq-len 64] [--scored 4]
 """
 
 from __future__ import annotations

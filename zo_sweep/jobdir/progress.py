@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from zo_sweep import records
-from zo_sweep.sweep.liveness import job_liveness
+from zo_sweep.jobdir.liveness import job_liveness
 
 RUNNING = "running"
 LOST = "lost"
@@ -82,6 +82,16 @@ def describe(progress: JobProgress) -> str:
     if progress.eta_seconds is not None:
         parts.append(f"eta {format_eta(progress.eta_seconds)}")
     return f"{progress.name}: {', '.join(parts)}"
+
+
+def states_headline(states: list[str], total: int | None = None) -> str:
+    done = sum(state not in (RUNNING, LOST) for state in states)
+    parts = [f"{done}/{total if total is not None else len(states)} jobs done"]
+    for state in (RUNNING, LOST):
+        count = states.count(state)
+        if count:
+            parts.append(f"{count} {state}")
+    return ", ".join(parts)
 
 
 def _result(job_dir: Path) -> dict[str, Any] | None:

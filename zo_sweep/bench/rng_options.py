@@ -1,6 +1,6 @@
 """Compare ways to draw MeZO's Gaussian noise on the CPU for SmolLM2-135M-shaped parameters.
 
-Run: python benchmarks/rng_options.py  (prints seconds per full draw for each way)
+Run: python -m zo_sweep.bench.rng_options  (prints seconds per full draw for each way)
 """
 
 from __future__ import annotations

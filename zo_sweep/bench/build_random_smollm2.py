@@ -1,7 +1,7 @@
 """Write a randomly initialised Llama of SmolLM2-135M's shape to a folder, for timing runs
 where the embedded model is not at hand (the cost per step depends on the shape only).
 
-Run: python benchmarks/build_random_smollm2.py OUT_DIR
+Run: python -m zo_sweep.bench.build_random_smollm2 OUT_DIR
      python -m zo_sweep.bench --model OUT_DIR
 """
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zo_sweep.data.layout import DATA_KINDS
+# The folders that hold the data kinds (Data/original, Data/synthetic/...).
+DATA_KINDS = ("original", "synthetic")
 
 
 def data_identity(

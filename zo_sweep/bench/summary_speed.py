@@ -1,6 +1,6 @@
 """How long the summary takes on an archive of N job directories.
 
-    python benchmarks/summary_speed.py 5000
+    python -m zo_sweep.bench.summary_speed 5000
 
 Builds N synthetic job directories (Hydra's config snapshot, result.json, metrics.jsonl,
 logs) in a temporary directory, then times load() and each view. The files are in the page

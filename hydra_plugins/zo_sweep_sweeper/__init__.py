@@ -1,0 +1,1 @@
+"""zo_sweep's sweeper for Hydra: the grid of `python -m zo_sweep -m`, checked before it starts."""
