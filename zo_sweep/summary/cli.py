@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import pandas as pd
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.summary import presentation, progress, render, views
 from zo_sweep.summary.load import DEFAULT_DIR, SummaryWarning, load
 
@@ -35,6 +36,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:

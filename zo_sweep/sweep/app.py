@@ -21,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from zo_sweep import CONF_DIR
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.jobdir.liveness import mark_this_process_as_the_sweep
 from zo_sweep.jobdir.schema import register_schema
 from zo_sweep.resolvers import register_resolvers
@@ -54,6 +55,7 @@ def sweep_job(cfg: DictConfig) -> float:
     return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 
+@quiet_on_closed_pipe
 def main() -> None:
     """Entry point: run the app, one line for bad input, exit non-zero if a job failed."""
     sys.argv[1:] = _flags_first(sys.argv[1:])
@@ -78,6 +80,8 @@ def main() -> None:
     except KeyboardInterrupt:
         _report_interrupt()
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        raise  # stdout's reader went away (`--help | head`): no error (quiet_on_closed_pipe)
     except Exception as err:
         message = None if wants_traceback else one_line_message(err)
         if message is None:
