@@ -27,12 +27,14 @@ from zo_sweep.jobdir.schema import register_schema
 from zo_sweep.resolvers import register_resolvers
 from zo_sweep.sweep import shell_completion
 from zo_sweep.sweep import status as sweep_status
+from zo_sweep.sweep.console_log import with_verbose_override
 from zo_sweep.sweep.folders import register_job_folders
 from zo_sweep.sweep.job import run_job
 from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.outcome import OUTCOME
 from zo_sweep.sweep.plugins import missing_plugin_message
 from zo_sweep.sweep.process import sigterm_as_interrupt
+from zo_sweep.sweep.progress import live_progress_closed
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
@@ -58,7 +60,7 @@ def sweep_job(cfg: DictConfig) -> float:
 @quiet_on_closed_pipe
 def main() -> None:
     """Entry point: run the app, one line for bad input, exit non-zero if a job failed."""
-    sys.argv[1:] = _flags_first(sys.argv[1:])
+    sys.argv[1:] = with_verbose_override(_flags_first(sys.argv[1:]))
     if shell_completion.requested(sys.argv[1:]):
         # `install=bash` or `query=bash` are no overrides: nothing to check, no job to run.
         problem = shell_completion.problem(sys.argv[1:])
@@ -75,7 +77,7 @@ def main() -> None:
     wants_traceback = HYDRA_FULL_ERROR in os.environ
     os.environ.setdefault(HYDRA_FULL_ERROR, "1")
     try:
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(), live_progress_closed():
             sweep_job()
     except KeyboardInterrupt:
         _report_interrupt()

@@ -1,0 +1,148 @@
+"""What a sweep prints: a few lines by default (the jobs' table, the tally, the verdict), the
+details with -v and in the logs, a live table fitted to a terminal's width."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers.sweep import REPO_ROOT, run_sweep, start_sweep, wait_for, write_probe
+from helpers.terminal import Screen, run_on_terminal
+
+from zo_sweep import records
+
+FOUR_JOBS = ("-m", "lr=1e-3,1e-4,1e-5,1e-6", "steps=6")
+TWO_AT_A_TIME = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+SLOW_PROBE = {"PROBE_STEPS": "6", "STEP_SLEEP": "0.3"}
+
+
+def _sweep_dir(root: Path) -> Path:
+    (plan,) = root.rglob(records.SWEEP_PLAN_FILE)
+    return plan.parent
+
+
+def test_a_four_job_sweep_prints_its_jobs_table_the_tally_and_the_verdict(tmp_path: Path) -> None:
+    probe = write_probe(tmp_path / "probe")
+    done = run_sweep(
+        *FOUR_JOBS, f"method.script={probe}", f"output_root={tmp_path}", *TWO_AT_A_TIME,
+        env=SLOW_PROBE,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    # The table (a header and a line per job), the tally, the verdict: 47 lines before.
+    assert len(lines) <= 10, done.stdout
+    assert lines[0].split() == ["smollm2_135m/sst2_zo_original/", "state", "step", "loss",
+                                "dev_accuracy"]  # fmt: skip
+    assert [line.split()[:3] for line in lines[1:5]] == [
+        [job, "ok", "6/6"] for job in ("lr=0.0001", "lr=0.001", "lr=1e-05", "lr=1e-06")
+    ]
+    assert lines[5].startswith("4 jobs: 4 ok (") and lines[6].startswith("verdict")
+    assert "[HYDRA]" not in done.stdout and "INFO" not in done.stdout and done.stderr == ""
+    # The details are in the logs: the sweep's own, and each job's.
+    sweep_log = (_sweep_dir(tmp_path) / records.SWEEP_LOG_FILE).read_text()
+    assert "Launching jobs" in sweep_log and "#3 : lr=1e-06" in sweep_log
+    assert sweep_log.count(": running") == 4 and sweep_log.count(": ok 6/6") == 4
+    job_logs = [path.read_text() for path in tmp_path.rglob("zo_sweep.log")]
+    assert len(job_logs) == 4 and all("started" in log and ": ok" in log for log in job_logs)
+
+
+@pytest.mark.parametrize("flag", ["-v", "hydra.verbose=zo_sweep"])
+def test_details_on_request(tmp_path: Path, flag: str) -> None:
+    probe = write_probe(tmp_path / "probe")
+    done = run_sweep(
+        flag, "-m", "lr=1e-3,1e-4", f"method.script={probe}", f"output_root={tmp_path}"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "[HYDRA] Launching 2 jobs locally" in done.stdout
+    assert done.stdout.count("[zo_sweep.sweep.job][INFO]") == 4  # each job's start and end
+    assert done.stdout.count("sst2_zo_original/lr=0.001: ok") >= 2  # the log's and the console's
+
+
+def test_a_failed_job_shows_its_error_without_asking(tmp_path: Path) -> None:
+    probe = write_probe(tmp_path / "probe")
+    done = run_sweep(
+        "-m", "lr=1e-3,0.5", f"method.script={probe}", f"output_root={tmp_path}",
+        env={"FAIL_AT_LR": "0.1"},
+    )  # fmt: skip
+    assert done.returncode == 1
+    failed = [line for line in done.stdout.splitlines() if "lr=0.5" in line]
+    assert failed and all("probe: learning rate too high" in line for line in failed), done.stdout
+    assert "2 jobs: 1 ok, 1 failed" in done.stdout
+
+
+def test_a_dry_run_lists_its_jobs_in_a_table_and_leaves_the_commands_in_command_sh(
+    tmp_path: Path,
+) -> None:
+    done = run_sweep(
+        "-m", "lr=1e-3,1e-4", "seed=0,1,2", "method=zo,fo_lora", "dry_run=true",
+        f"output_root={tmp_path}", "gpu_memory_gb=40",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert "python -m zo_sweep.train" not in done.stdout  # 1,000 characters per job before
+    assert len(done.stdout) < 3000, done.stdout
+    header = lines[0].split()
+    assert header[:6] == ["job", "model", "task", "method", "data", "lr"], lines[0]
+    rows = [line for line in lines if "seed=" in line]
+    assert len(rows) == 12 and any("fo_lora" in row and "0.0001" in row for row in rows)
+    assert all(" GB" in row for row in rows), "each job's memory per device"
+    assert any(line.startswith("memory plan") for line in lines)
+    assert "12 jobs: 12 dry_run" in done.stdout
+    commands = list(tmp_path.rglob("command.sh"))
+    assert len(commands) == 12 and all("zo_sweep.train" in c.read_text() for c in commands)
+
+
+def test_a_terminal_shows_a_table_of_running_jobs_fitted_to_its_width(tmp_path: Path) -> None:
+    probe = write_probe(tmp_path / "probe")
+    columns = 44  # narrower than the table: `smollm2_135m/sst2_zo_original/` alone is 30
+    code, output = run_on_terminal(
+        [sys.executable, "-m", "zo_sweep", *FOUR_JOBS, f"method.script={probe}",
+         f"output_root={tmp_path}", *TWO_AT_A_TIME],
+        columns=columns,
+        env={**os.environ, **SLOW_PROBE, "PYTHONPATH": str(REPO_ROOT)},
+        cwd=str(REPO_ROOT),
+    )  # fmt: skip
+    assert code == 0, output[-3000:]
+    live, _, after = output.partition("\x1b[?25h")  # the live display shows the cursor again
+    screen = Screen()
+    screen.feed(live)
+    assert screen.widest <= columns, live  # no line of the live table passes the terminal
+    assert screen.cursor_ups >= 2, "the table is redrawn in place"
+    frames = live.split("\x1b[2K")  # each redraw starts by erasing what was there
+    assert any("jobs done, 2 running" in frame for frame in frames), live
+    rows = [line for frame in frames for line in frame.splitlines() if "running" in line]
+    assert any(line.startswith("lr=") and "/6" in line for line in rows), live
+    screen.feed(after)
+    final = screen.text()
+    table = [line for line in final if line.startswith("lr=")]
+    assert len(table) == 4 and all(" ok " in line and len(line) < columns for line in table)
+    assert not any("running" in line for line in final), "the live table is gone at the end"
+    assert any(line.startswith("4 jobs: 4 ok") for line in final), final
+
+
+def test_the_console_and_the_progress_view_count_the_same_jobs(tmp_path: Path) -> None:
+    probe = write_probe(tmp_path / "probe")
+    sweep = start_sweep(
+        *FOUR_JOBS, f"method.script={probe}", f"output_root={tmp_path}", *TWO_AT_A_TIME,
+        "progress_every_s=1", env={"PROBE_STEPS": "20", "STEP_SLEEP": "0.25"},
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(list(tmp_path.rglob("metrics.jsonl"))) >= 2, "two jobs running")
+        view = subprocess.run(
+            [sys.executable, "-m", "zo_sweep.summary", "--view", "progress", "--format", "csv",
+             str(tmp_path)],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        stdout, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 0, stderr[-3000:]
+    assert view.returncode == 0, view.stderr
+    # Two jobs have folders; the sweep runs four: both say so.
+    assert "0/4 jobs done, 2 running" in view.stderr, view.stderr
+    assert "[progress] 0/4 jobs done, 2 running" in stdout, stdout
+    assert len(pd.read_csv(io.StringIO(view.stdout))) == 2
