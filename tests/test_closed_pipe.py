@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.sweep import REPO_ROOT
+from helpers.sweep import REPO_ROOT, job_results, write_probe
 
 from zo_sweep.closed_pipe import EXIT_CLOSED_PIPE
 
@@ -99,3 +99,19 @@ def test_every_entry_point_is_quiet_on_a_closed_pipe(module_name: str) -> None:
     if module_name == "zo_sweep.sweep.guard":
         pytest.skip("the job's keeper writes nothing to stdout of its own")
     assert wrapped, f"{module_name}: its main is not wrapped in quiet_on_closed_pipe"
+
+
+def test_a_sweep_whose_reader_goes_away_runs_on_to_its_end(tmp_path: Path) -> None:
+    """`python -m zo_sweep -m ... | head`: the jobs still run, and the exit code is theirs."""
+    probe = write_probe(tmp_path / "probe")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zo_sweep", "-m", "lr=1e-3,1e-4", f"method.script={probe}",
+         f"output_root={tmp_path}", "progress_every_s=1"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PROBE_STEPS": "4", "STEP_SLEEP": "0.3"},
+    )  # fmt: skip
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 0, stderr[-2000:]
+    assert stderr == ""
+    assert [result["status"] for result in job_results(tmp_path).values()] == ["ok", "ok"]
