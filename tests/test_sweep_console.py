@@ -15,6 +15,8 @@ from helpers.sweep import REPO_ROOT, run_sweep, start_sweep, wait_for, write_pro
 from helpers.terminal import Screen, run_on_terminal
 
 from zo_sweep import records
+from zo_sweep.jobdir.progress import JobProgress
+from zo_sweep.sweep.progress_table import job_table
 
 FOUR_JOBS = ("-m", "lr=1e-3,1e-4,1e-5,1e-6", "steps=6")
 TWO_AT_A_TIME = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
@@ -146,3 +148,40 @@ def test_the_console_and_the_progress_view_count_the_same_jobs(tmp_path: Path) -
     assert "0/4 jobs done, 2 running" in view.stderr, view.stderr
     assert "[progress] 0/4 jobs done, 2 running" in stdout, stdout
     assert len(pd.read_csv(io.StringIO(view.stdout))) == 2
+
+
+def test_a_real_sweep_of_the_trainer_prints_a_few_lines(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    done = run_sweep(
+        f"model.id={tiny_model_dir}", "model.name=tiny", "method=fo_lora", "steps=2",
+        "num_train=8", "num_dev=8", "num_eval=8", "gpus=[]", f"output_root={tmp_path}",
+        "-m", "lr=1e-3,1e-4", *TWO_AT_A_TIME, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:3] == ["tiny/sst2_fo_lora_original/", "state", "step"], done.stdout
+    assert [line.split()[:3] for line in lines[1:3]] == [
+        ["lr=0.0001", "ok", "2/2"], ["lr=0.001", "ok", "2/2"],
+    ]  # fmt: skip
+    assert lines[3].startswith("2 jobs: 2 ok") and lines[4].startswith("verdict")
+    assert len(lines) <= 8, done.stdout
+
+
+@pytest.mark.parametrize("width", [120, 80, 60, 44])
+def test_a_table_of_jobs_fits_any_width_and_keeps_what_tells_jobs_apart(width: int) -> None:
+    cell = "smollm2_135m/sst2_zo_original"
+    jobs = [
+        JobProgress(f"{cell}/lr=0.001,seed=0", "running", 120, 20000, 0.6912, "dev_accuracy",
+                    0.55, 41.0),
+        JobProgress(f"{cell}/lr=0.0001,seed=0", "failed", 3, 20000, 0.7, error="CUDA out of "
+                    "memory. Tried to allocate 2.00 GiB (GPU 0; 39.59 GiB total capacity)"),
+    ]  # fmt: skip
+    lines = job_table(jobs, width)
+    assert len(lines) == 3 and all(len(line) <= width for line in lines), lines
+    assert lines[1].split()[1:3] == ["running", "120/20000"]
+    assert lines[2].split()[1:3] == ["failed", "3/20000"]
+    assert "seed=0" in lines[1] and "seed=0" in lines[2]  # names lose their start, if anything
+    assert "0:00:41" in lines[1]  # the eta stays; the loss and dev columns go first
+    if width >= 120:
+        assert lines[0].startswith(f"{cell}/") and "CUDA out of memory" in lines[2]
