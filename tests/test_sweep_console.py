@@ -7,20 +7,31 @@ import io
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers.sweep import REPO_ROOT, run_sweep, start_sweep, wait_for, write_probe
+from helpers.sweep import REPO_ROOT, run_sweep, start_sweep, wait_for_starts, write_probe
 from helpers.terminal import Screen, run_on_terminal
 
 from zo_sweep import records
 from zo_sweep.jobdir.progress import JobProgress
+from zo_sweep.sweep.progress import POLL_SECONDS
 from zo_sweep.sweep.progress_table import job_table
 
 FOUR_JOBS = ("-m", "lr=1e-3,1e-4,1e-5,1e-6", "steps=6")
 TWO_AT_A_TIME = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
 SLOW_PROBE = {"PROBE_STEPS": "6", "STEP_SLEEP": "0.3"}
+
+
+def _release_after_starts(hold: Path, log: Path, count: int) -> None:
+    try:
+        wait_for_starts(log, count)
+        time.sleep(2 * POLL_SECONDS)
+    finally:
+        hold.unlink(missing_ok=True)
 
 
 def _sweep_dir(root: Path) -> Path:
@@ -101,12 +112,17 @@ def test_a_dry_run_lists_its_jobs_in_a_table_and_leaves_the_commands_in_command_
 
 def test_a_terminal_shows_a_table_of_running_jobs_fitted_to_its_width(tmp_path: Path) -> None:
     probe = write_probe(tmp_path / "probe")
+    hold, log = tmp_path / "hold", tmp_path / "probe.jsonl"
+    hold.touch()  # the first two jobs wait, both running, until the console has drawn them
+    releaser = threading.Thread(target=_release_after_starts, args=(hold, log, 2), daemon=True)
+    releaser.start()
     columns = 44  # narrower than the table: `smollm2_135m/sst2_zo_original/` alone is 30
     code, output = run_on_terminal(
         [sys.executable, "-m", "zo_sweep", *FOUR_JOBS, f"method.script={probe}",
-         f"output_root={tmp_path}", *TWO_AT_A_TIME],
+         f"output_root={tmp_path / 'out'}", *TWO_AT_A_TIME],
         columns=columns,
-        env={**os.environ, **SLOW_PROBE, "PYTHONPATH": str(REPO_ROOT)},
+        env={**os.environ, "PROBE_STEPS": "6", "STEP_SLEEP": "0.6", "HOLD_FILE": str(hold),
+             "PROBE_LOG": str(log), "PYTHONPATH": str(REPO_ROOT)},
         cwd=str(REPO_ROOT),
     )  # fmt: skip
     assert code == 0, output[-3000:]
@@ -129,18 +145,23 @@ def test_a_terminal_shows_a_table_of_running_jobs_fitted_to_its_width(tmp_path: 
 
 def test_the_console_and_the_progress_view_count_the_same_jobs(tmp_path: Path) -> None:
     probe = write_probe(tmp_path / "probe")
+    hold, log = tmp_path / "hold", tmp_path / "probe.jsonl"
+    hold.touch()  # the probes wait while it exists: two jobs running, two not started
     sweep = start_sweep(
-        *FOUR_JOBS, f"method.script={probe}", f"output_root={tmp_path}", *TWO_AT_A_TIME,
-        "progress_every_s=1", env={"PROBE_STEPS": "20", "STEP_SLEEP": "0.25"},
+        *FOUR_JOBS, f"method.script={probe}", f"output_root={tmp_path / 'out'}",
+        *TWO_AT_A_TIME, "progress_every_s=1",
+        env={"HOLD_FILE": str(hold), "PROBE_LOG": str(log)},
     )  # fmt: skip
     try:
-        wait_for(lambda: len(list(tmp_path.rglob("metrics.jsonl"))) >= 2, "two jobs running")
+        wait_for_starts(log, 2)
         view = subprocess.run(
             [sys.executable, "-m", "zo_sweep.summary", "--view", "progress", "--format", "csv",
-             str(tmp_path)],
+             str(tmp_path / "out")],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
+        time.sleep(2 * POLL_SECONDS)  # the console draws its picture meanwhile
     finally:
+        hold.unlink()
         stdout, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 0, stderr[-3000:]
     assert view.returncode == 0, view.stderr

@@ -149,7 +149,7 @@ def test_a_watcher_prints_plain_pictures_and_every_job_at_the_end(tmp_path: Path
     stream = io.StringIO()
     watcher = ProgressWatcher(tmp_path / "sweep", total=3, every_seconds=1, stream=stream)
     watcher.start()
-    time.sleep(2.5)
+    _wait_for(lambda: "[progress] lr=1 " in stream.getvalue(), timeout=30)  # a picture
     (job_dir / "result.json").write_text('{"status": "ok", "steps_done": 10}')
     watcher.stop()
     lines = stream.getvalue().splitlines()
