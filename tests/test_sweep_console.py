@@ -23,7 +23,7 @@ from zo_sweep.sweep.progress_table import job_table
 
 FOUR_JOBS = ("-m", "lr=1e-3,1e-4,1e-5,1e-6", "steps=6")
 TWO_AT_A_TIME = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
-SLOW_PROBE = {"PROBE_STEPS": "6", "STEP_SLEEP": "0.3"}
+SIX_STEPS = {"PROBE_STEPS": "6"}
 
 
 def _release_after_starts(hold: Path, log: Path, count: int) -> None:
@@ -43,7 +43,7 @@ def test_a_four_job_sweep_prints_its_jobs_table_the_tally_and_the_verdict(tmp_pa
     probe = write_probe(tmp_path / "probe")
     done = run_sweep(
         *FOUR_JOBS, f"method.script={probe}", f"output_root={tmp_path}", *TWO_AT_A_TIME,
-        env=SLOW_PROBE,
+        env=SIX_STEPS,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
