@@ -108,7 +108,9 @@ def test_two_ranks_take_the_steps_and_make_the_predictions_of_one(
     )
     assert "[rank0]: " in ranks.stderr and "[rank1]: " in ranks.stderr
     assert ranks.stdout.count("===== Train set") == 1
-    assert mezo_log.parse_closing_lines(ranks.stdout.splitlines()) is not None  # read through the prefix
+    assert (
+        mezo_log.parse_closing_lines(ranks.stdout.splitlines()) is not None
+    )  # read through the prefix
 
 
 def test_a_rank_that_fails_ends_the_run_at_once_with_its_error(
