@@ -59,7 +59,7 @@ class GridSweeper(BasicSweeper):
 
         batches = BasicSweeper.split_arguments(overrides, max_batch_size)
         assert self.hydra_context is not None and self.config is not None
-        check_grid(self.hydra_context.config_loader, self.config, batches)
+        check_grid(self.hydra_context.config_loader, self.config, batches, overrides)
         return batches
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> Any:

@@ -87,7 +87,8 @@ def main() -> None:
 
 
 def _exit_bad_input(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    # One line, whatever the value quoted in it holds (a newline typed in an override).
+    print(f"error: {' '.join(message.splitlines())}", file=sys.stderr, flush=True)
     sys.exit(EXIT_BAD_INPUT)
 
 
