@@ -92,6 +92,8 @@ class SweepTally(Callback):
     """At the end, print how many jobs ended in each status and remember the failures."""
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        job_return = kwargs.get("job_return")
+        sweep_status.note_returns([job_return] if job_return else [], OUTCOME.returned)
         self._tally(Path(str(config.hydra.runtime.output_dir)))
         self._budget(config, Path(str(config.hydra.runtime.output_dir)))
 
@@ -112,7 +114,7 @@ class SweepTally(Callback):
 
     @staticmethod
     def _tally(root: Path) -> None:
-        counts = sweep_status.tally(root)
+        counts = sweep_status.tally(root, OUTCOME.returned)
         OUTCOME.output_dir = root
         OUTCOME.failing_jobs = sweep_status.failing_count(counts)
         print(sweep_status.format_tally(counts, root, OUTCOME.planned_jobs), flush=True)

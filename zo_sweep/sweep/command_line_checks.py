@@ -70,11 +70,17 @@ def check_no_sweep_in_a_single_run(config: DictConfig) -> None:
 
 
 def check_launcher(config: DictConfig) -> None:
-    """joblib refuses n_jobs=0 only once the first batch is launched."""
+    """What the sweeper and the launcher refuse only with a traceback, once the sweep runs:
+    joblib's n_jobs=0 at the first batch, a batch of no job as Hydra splits the grid."""
     n_jobs = OmegaConf.select(config, "hydra.launcher.n_jobs", default=None)
     if n_jobs == 0:
         raise ConfigError(
             "hydra.launcher.n_jobs=0: use the number of jobs at once (>= 1, or -1: one per core)"
+        )
+    batch = OmegaConf.select(config, "hydra.sweeper.max_batch_size", default=None)
+    if isinstance(batch, int) and batch < 1:
+        raise ConfigError(
+            f"hydra.sweeper.max_batch_size={batch}: use a number of jobs >= 1, or null (all)"
         )
 
 

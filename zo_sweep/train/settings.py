@@ -135,7 +135,11 @@ class RunInputs:
     """What the trainer runs on; in a sweep these come from the config groups."""
 
     model: str = setting(
-        "smollm2_135m", "MODEL", "Hugging Face id, local model folder, or smollm2_135m", role=INPUT
+        "smollm2_135m",
+        "MODEL",
+        "Hugging Face id, local model folder, or smollm2_135m",
+        pattern=r".*\S.*",  # not blank
+        role=INPUT,
     )
     model_name: str = setting("", "MODEL_NAME", "short model name for records", role=INPUT)
     dtype: str = setting(
