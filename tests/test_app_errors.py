@@ -15,7 +15,7 @@ import pytest
 from helpers.in_process import run_app
 from helpers.sweep import run_sweep
 
-from zo_sweep.sweep import plugins
+from zo_sweep.sweep import plugins, validation
 
 ONE_GPU = {"CUDA_VISIBLE_DEVICES": "0"}
 
@@ -209,3 +209,14 @@ def test_gpus_the_machine_has_are_taken(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.exit_code == 0, done.stderr
     assert "1 job: 1 dry_run" in done.stdout
+
+
+def test_the_gpus_nvidia_smi_lists_are_the_machines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(validation, "detect_gpus", lambda: ["0", "1"])
+    taken = run_app("gpus=[1]", "dry_run=true", f"output_root={tmp_path}")
+    assert taken.exit_code == 0, taken.stderr
+    refused = run_app("gpus=[2]", "dry_run=true", f"output_root={tmp_path}")
+    assert refused.stderr_lines == ["error: gpus=[2]: this machine has no GPU 2 (it has GPU 0, 1)"]

@@ -80,10 +80,11 @@ def _script_result(job_dir: Path) -> tuple[dict[str, Any], str | None]:
         result = records.read_result(job_dir) or {}
     except ValueError as err:
         return {}, _set_aside(job_dir, _unreadable(err))
-    status = result.get("status", records.OK)
-    if status not in records.STATUSES:
+    if result and "status" not in result:
+        return {}, _set_aside(job_dir, "no status")
+    if result and result["status"] not in records.STATUSES:
         known = ", ".join(records.STATUSES)
-        return {}, _set_aside(job_dir, f"status {status!r}, none of {known}")
+        return {}, _set_aside(job_dir, f"status {result['status']!r}, none of {known}")
     return result, None
 
 
