@@ -1,11 +1,11 @@
 """What a sweep's jobs have done: the tally and unfinished jobs.
 
-The tally starts from what the sweep saw: each job's return, which says how the job ended
-(zo_sweep.sweep.job_result.JobObjective), and the jobs that could not start. The job
-directories complete it, whichever launcher ran the jobs (a SLURM job SLURM ended returns
-nothing of its own; a search sweeper keeps the returns to itself), and say which jobs were
-still running when a sweep was interrupted. A job whose folder was removed or could not be
-written is still counted, as it returned.
+The tally counts what the sweep saw: each job's return, which says how the job ended
+(zo_sweep.sweep.job_result.JobObjective), the jobs that could not start, and the job
+directories, whichever launcher ran the jobs (a SLURM job SLURM ended returns nothing of its
+own; a search sweeper keeps the returns to itself). A job's record is its last word; its return
+counts it where the record is missing: a job whose folder was removed, could not be written or
+never created is still counted.
 """
 
 from __future__ import annotations
@@ -50,10 +50,15 @@ def job_status(job_dir: Path) -> str:
 
 
 def tally(root: Path, returned: Mapping[str, str] | None = None) -> Counter[str]:
-    """How many jobs ended in each status: as they returned (`returned`, by absolute folder),
-    else as their folders under root say."""
-    statuses = {_absolute(job_dir): job_status(job_dir) for job_dir in job_dirs(root)}
-    statuses.update(returned or {})
+    """How many jobs ended in each status: as their folders under root say, and, where a
+    folder says nothing (no record, or no folder at all), as the job returned (`returned`, by
+    absolute folder). A record stands over the return: a launcher may refine it after the job
+    returned (SLURM's time limit)."""
+    statuses = dict(returned or {})
+    for job_dir in job_dirs(root):
+        status, key = job_status(job_dir), _absolute(job_dir)
+        if status != NO_RESULT or key not in statuses:
+            statuses[key] = status
     return Counter(statuses.values())
 
 
