@@ -158,6 +158,8 @@ def _check_gpus_exist(cfg: DictConfig) -> None:
     if scheduler_placed():
         return
     present = machine_gpus()
+    if not all(gpu.isdigit() for gpu in present):
+        return  # GPUs named by UUID (CUDA_VISIBLE_DEVICES=GPU-...): ids cannot be matched
     missing = [gpu for gpu in gpus if str(gpu) not in present]
     if missing:
         has = f"GPU {', '.join(present)}" if present else "no GPU"
