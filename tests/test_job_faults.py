@@ -23,7 +23,9 @@ from omegaconf import OmegaConf
 from zo_sweep import records
 from zo_sweep.data import DataError, load_splits
 from zo_sweep.summary.cli import main as summary_main
-from zo_sweep.sweep import job
+from zo_sweep.sweep import job, status
+from zo_sweep.sweep.job_result import collect_result
+from zo_sweep.sweep.process import ProcessOutcome
 
 FILLS_THE_DISK = """#!/usr/bin/env bash
 # A training run whose checkpoint fills the disk; it exits 0 without a result.
@@ -214,6 +216,20 @@ def test_an_error_inside_the_job_runner_fails_only_that_job(
     assert job.run_job(OmegaConf.create({}), tmp_path / "job") == job.NO_OBJECTIVE
     result = records.read_result(tmp_path / "job")
     assert (result["status"], result["error"]) == ("failed", "RuntimeError: something unexpected")
+
+
+def test_a_job_the_interrupted_sweep_recorded_stays_interrupted(tmp_path: Path) -> None:
+    # The sweep, stopped by SIGTERM, records its running jobs; their scripts end just after.
+    status.mark_unfinished_interrupted(_started_job(tmp_path))
+    result = collect_result(OmegaConf.create({}), tmp_path / "job", ProcessOutcome(-15, False))
+    assert (result["status"], result["exit_code"]) == ("interrupted", -15)
+    assert result["error"] == "the sweep was interrupted while this job ran"
+
+
+def _started_job(root: Path) -> Path:
+    (root / "job").mkdir()
+    (root / "job" / "command.sh").write_text("# a running job\n")
+    return root
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002])

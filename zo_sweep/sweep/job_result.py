@@ -66,6 +66,9 @@ def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> d
         message = f"script exited with code {outcome.exit_code}"
         if reported:
             return {**result, **fields, **error_fields(job_dir, f"{message} after its result")}
+        if result.get("status") == records.INTERRUPTED:
+            # The sweep, interrupted, recorded the job so while its script was being ended.
+            return {**result, **fields}
         return {**result, **fields, "status": records.FAILED, **error_fields(job_dir, message)}
     if "status" in result:
         return {**result, **fields}
