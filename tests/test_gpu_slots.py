@@ -67,7 +67,8 @@ def test_concurrent_jobs_get_distinct_gpus(tmp_path: Path) -> None:
         "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=3", "lr=1e-4,2e-4,3e-4,4e-4",
         "gpus=[0,1]", f"gpu_lock_dir={tmp_path / 'locks'}", f"method.script={probe}",
         f"output_root={tmp_path / 'out'}",
-        hold=tmp_path / "hold", running=2, env={"PROBE_LOG": str(log), "SLEEP": "0.2"},
+        hold=tmp_path / "hold", running=2,
+        env={"PROBE_LOG": str(log), "SLEEP": "0.2", "CUDA_VISIBLE_DEVICES": "0,1"},  # 2 GPUs
     )  # fmt: skip
     assert returncode == 0, stderr
     events = probe_events(log)

@@ -25,7 +25,7 @@ BAD_SETTINGS = {
 
 @pytest.mark.parametrize("arguments,message", BAD_SETTINGS.values(), ids=BAD_SETTINGS.keys())
 def test_bad_device_settings_are_one_line(tmp_path: Path, arguments: list[str], message: str):
-    done = run_sweep(*arguments, f"output_root={tmp_path}")
+    done = run_sweep(*arguments, f"output_root={tmp_path}", env={"CUDA_VISIBLE_DEVICES": "0"})
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines == [f"error: {message}"] or (len(lines) == 1 and message in lines[0]), lines

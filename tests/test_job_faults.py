@@ -1,5 +1,7 @@
-"""Faults around a job: a full disk, an error inside the job runner, an interrupted sweep,
-undecodable data; and what a job leaves for people: readable records, a safe command.sh."""
+"""Faults around a job: a full disk, an error inside the job runner, an interrupted sweep, a
+script that removes its folder or writes a malformed result, undecodable data; and what a job
+leaves for people: readable records, a safe command.sh. Every job keeps its account: the tally
+counts it, with its status and reason."""
 
 from __future__ import annotations
 
@@ -14,12 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.in_process import run_app
 from helpers.sweep import job_results, probe_events, run_sweep, start_sweep, write_probe
 from omegaconf import OmegaConf
 
 from zo_sweep import records
 from zo_sweep.data import DataError, load_splits
-from zo_sweep.sweep import job
+from zo_sweep.summary.cli import main as summary_main
+from zo_sweep.sweep import job, status
+from zo_sweep.sweep.job_result import collect_result
+from zo_sweep.sweep.process import ProcessOutcome
 
 FILLS_THE_DISK = """#!/usr/bin/env bash
 # A training run whose checkpoint fills the disk; it exits 0 without a result.
@@ -28,14 +34,42 @@ exit 0
 """
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 512 KiB file system (tmpfs), where the system lets this user mount one."""
-    mount_point = tmp_path / "small_disk"
+# A training run that leaves no room for another folder: it takes every file the disk has.
+TAKES_EVERY_FILE = """#!/usr/bin/env bash
+i=0; while touch "$OUTPUT_DIR/f$i" 2>/dev/null; do i=$((i+1)); done
+echo '{"status": "ok", "best_dev": 0.5}' > "$OUTPUT_DIR/result.json"
+"""
+REMOVES_ITS_FOLDER = """#!/usr/bin/env bash
+rm -rf "$OUTPUT_DIR"
+"""
+LEAVES_A_FILE_FOR_ITS_FOLDER = """#!/usr/bin/env bash
+rm -rf "$OUTPUT_DIR" && touch "$OUTPUT_DIR"
+"""
+MALFORMED_RESULTS = {
+    "not JSON": (
+        """echo '{"status": "ok", "best_dev": 0.9' > $OUTPUT_DIR/result.json""",
+        "malformed (Expecting ',' delimiter: line 2 column 1",
+    ),
+    "an unknown status": (
+        """echo '{"status": "weird", "best_dev": 0.9}' > $OUTPUT_DIR/result.json""",
+        "malformed (status 'weird', none of ok, failed, diverged,",
+    ),
+    "no status": (
+        """echo '{"best_dev": 0.9}' > $OUTPUT_DIR/result.json""",
+        "the script's result.json is malformed (no status)",
+    ),
+    "a folder": (
+        """mkdir $OUTPUT_DIR/result.json; exit 3""",
+        "script exited with code 3; the script's result.json is malformed (Is a directory)",
+    ),
+}
+
+
+def _tmpfs(mount_point: Path, options: str) -> Iterator[Path]:
+    """A small file system (tmpfs) at mount_point, where the system lets this user mount one."""
     mount_point.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount_point)],
-        capture_output=True,
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount_point)], capture_output=True
     )
     if mounted.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root and mount rights)")
@@ -43,6 +77,18 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 512 KiB disk."""
+    yield from _tmpfs(tmp_path / "small_disk", "size=512k")
+
+
+@pytest.fixture
+def disk_of_few_files(tmp_path: Path) -> Iterator[Path]:
+    """A disk with room for 200 files and folders."""
+    yield from _tmpfs(tmp_path / "few_files", "size=512k,nr_inodes=200")
 
 
 def test_a_full_disk_fails_jobs_and_the_sweep_still_tallies(
@@ -54,9 +100,95 @@ def test_a_full_disk_fails_jobs_and_the_sweep_still_tallies(
         "-m", "lr=1e-6,2e-6,3e-6", f"method.script={script}", f"output_root={small_disk}"
     )
     assert done.returncode == 1
-    assert "3 jobs: 3 no_result" in done.stdout
+    assert "3 jobs: 3 failed" in done.stdout  # as the jobs told the sweep; no result.json says
     assert "Traceback" not in done.stderr + done.stdout
     assert done.stdout.count("No space left on device") >= 3  # the log says why
+
+
+def test_a_disk_full_when_a_jobs_folder_is_made_ends_the_sweep_with_its_tally(
+    tmp_path: Path, disk_of_few_files: Path
+) -> None:
+    script = tmp_path / "takes_every_file.sh"
+    script.write_text(TAKES_EVERY_FILE)
+    done = run_sweep(
+        "-m", "seed=0,1,2", f"method.script={script}", f"output_root={disk_of_few_files}"
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert line.startswith("error: cannot create ") and line.endswith(
+        "seed=1: No space left on device; the sweep starts no further job"
+    )
+    assert "3 jobs: 2 failed, 1 not started" in done.stdout
+
+
+def test_a_jobs_folder_that_cannot_be_made_fails_that_job_and_the_sweep_ends_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_mkdir = os.mkdir
+
+    def disk_full_at_the_second_job(path: object, *args: object, **kwargs: object) -> None:
+        if Path(str(path)).name == "seed=1":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real_mkdir(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "mkdir", disk_full_at_the_second_job)
+    probe = write_probe(tmp_path / "probe")
+    done = run_app(
+        "-m", "seed=0,1,2", f"method.script={probe}", f"output_root={tmp_path / 'out'}"
+    )  # fmt: skip
+    assert done.exit_code == 1, done.stderr
+    assert done.stderr_lines == [
+        f"error: cannot create {_job_dir(tmp_path / 'out', 'seed=1')}: No space left on "
+        "device; the sweep starts no further job"
+    ]
+    assert "3 jobs: 1 ok, 1 failed, 1 not started" in done.stdout
+
+
+def _job_dir(root: Path, name: str) -> Path:
+    (sweep_dir,) = (root / "default").iterdir()
+    return sweep_dir / "smollm2_135m" / "sst2_zo_original" / name
+
+
+def test_a_script_that_removes_its_folder_fails_its_job_which_is_still_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "removes_its_folder.sh"
+    script.write_text(REMOVES_ITS_FOLDER)
+    done = run_sweep("-m", "seed=0,1", f"method.script={script}", f"output_root={tmp_path / 'out'}")
+    assert done.returncode == 1
+    assert "2 jobs: 2 failed" in done.stdout
+    results = job_results(tmp_path / "out")
+    assert sorted(results) == ["seed=0", "seed=1"]
+    for result in results.values():
+        assert (result["status"], result["error"]) == ("failed", job.VANISHED)
+    # The job's record is whole again: the summary lists both jobs among the failures.
+    assert summary_main([str(tmp_path / "out"), "--purpose", "all", "--view", "failures"]) == 0
+    assert capsys.readouterr().out.count(job.VANISHED) == 2
+
+
+def test_the_tally_counts_a_job_whose_folder_is_gone_as_it_returned(tmp_path: Path) -> None:
+    script = tmp_path / "leaves_a_file.sh"
+    script.write_text(LEAVES_A_FILE_FOR_ITS_FOLDER)
+    done = run_sweep("-m", "seed=0,1", f"method.script={script}", f"output_root={tmp_path}")
+    assert done.returncode == 1
+    assert "2 jobs: 2 failed" in done.stdout  # no folder says so: the jobs' returns do
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("writes,error", MALFORMED_RESULTS.values(), ids=MALFORMED_RESULTS.keys())
+def test_a_malformed_result_of_the_script_is_kept_beside_the_record(
+    tmp_path: Path, writes: str, error: str
+) -> None:
+    script = tmp_path / "writes_a_malformed_result.sh"
+    script.write_text(f"#!/usr/bin/env bash\n{writes}\n")
+    done = run_sweep("-m", "seed=0", f"method.script={script}", f"output_root={tmp_path}")
+    assert done.returncode == 1
+    (result_path,) = tmp_path.rglob("result.json")
+    result = json.loads(result_path.read_text())
+    assert result["status"] == "failed" and error in result["error"], result["error"]
+    assert result["error"].endswith("kept as result.script.json")
+    assert (result_path.parent / "result.script.json").exists()
 
 
 def test_a_job_that_cannot_write_its_snapshot_is_failed_with_the_os_error(
@@ -84,6 +216,20 @@ def test_an_error_inside_the_job_runner_fails_only_that_job(
     assert job.run_job(OmegaConf.create({}), tmp_path / "job") == job.NO_OBJECTIVE
     result = records.read_result(tmp_path / "job")
     assert (result["status"], result["error"]) == ("failed", "RuntimeError: something unexpected")
+
+
+def test_a_job_the_interrupted_sweep_recorded_stays_interrupted(tmp_path: Path) -> None:
+    # The sweep, stopped by SIGTERM, records its running jobs; their scripts end just after.
+    status.mark_unfinished_interrupted(_started_job(tmp_path))
+    result = collect_result(OmegaConf.create({}), tmp_path / "job", ProcessOutcome(-15, False))
+    assert (result["status"], result["exit_code"]) == ("interrupted", -15)
+    assert result["error"] == "the sweep was interrupted while this job ran"
+
+
+def _started_job(root: Path) -> Path:
+    (root / "job").mkdir()
+    (root / "job" / "command.sh").write_text("# a running job\n")
+    return root
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002])

@@ -103,9 +103,14 @@ def test_sigkill_of_the_sweep_leaves_no_process_of_its_jobs(
         env={"PROBE_LOG": str(log), "SLEEP": "120"},
     )  # fmt: skip
     starts = wait_for_starts(log, running)
+    started = psutil.Process(sweep.pid).children(recursive=True)  # workers, trackers, jobs
     sweep.kill()
     sweep.wait(timeout=30)  # not communicate(): joblib's workers hold the pipes a moment longer
     assert _wait_until_gone([event["pid"] for event in starts], timeout=10) == []
+    # Nothing the sweep started outlives it by more than 30 s: joblib's workers and resource
+    # trackers included (loky alone keeps them for minutes).
+    left = _wait_until_gone([process.pid for process in started], timeout=30)
+    assert left == [], [" ".join(psutil.Process(pid).cmdline()[:3]) for pid in left]
 
     if launcher == "basic":
         # Nobody is left to write the job's result: the summary says lost, not running.

@@ -35,8 +35,11 @@ SMALL_JOBS = (
 
 
 def _sweep_args(tmp_path: Path, *overrides: str) -> list[str]:
+    """A sweep of small jobs; a key of SMALL_JOBS given in overrides is given once, as there."""
     probe = write_probe(tmp_path / "probe")
-    return ["-m", *SMALL_JOBS, f"method.script={probe}", f"output_root={tmp_path / 'out'}",
+    given = {override.split("=")[0] for override in overrides}
+    small = [setting for setting in SMALL_JOBS if setting.split("=")[0] not in given]
+    return ["-m", *small, f"method.script={probe}", f"output_root={tmp_path / 'out'}",
             *overrides]  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 RESULT_FILE = "result.json"
+SCRIPT_RESULT_FILE = "result.script.json"  # a script's own result.json that was malformed
 METRICS_FILE = "metrics.jsonl"
 PREDICTIONS_FILE = "predictions.jsonl"
 COMMAND_FILE = "command.sh"

@@ -8,7 +8,9 @@ then composes each job again. This sweeper keeps Hydra's grid and batches, and:
 - checks every job of the grid with zo_sweep's own rules before the first one starts (a
   problem is one line naming the job), which also shows that each composes;
 - hands its launcher a config loader that composes each shape of job once and applies each
-  job's values to a copy (zo_sweep.sweep.job_configs).
+  job's values to a copy (zo_sweep.sweep.job_configs);
+- keeps how each job ended as it returns, for the tally, and ends the sweep cleanly when a
+  job's folder cannot be created (zo_sweep.sweep.accounted_launcher).
 
 The work is zo_sweep's (zo_sweep.sweep.grid_check); this module only plugs it into Hydra, as
 hydra_plugins/zo_sweep_launchers/slurm.py does for SLURM.
@@ -43,6 +45,7 @@ class GridSweeper(BasicSweeper):
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
+        from zo_sweep.sweep.accounted_launcher import AccountedLauncher
         from zo_sweep.sweep.job_configs import JobConfigs
 
         context = HydraContext(
@@ -50,6 +53,7 @@ class GridSweeper(BasicSweeper):
             callbacks=hydra_context.callbacks,
         )
         super().setup(hydra_context=context, task_function=task_function, config=config)
+        self.launcher = AccountedLauncher(self.launcher)
 
     def split_arguments(  # type: ignore[override]
         self, overrides: list[Override], max_batch_size: int | None
@@ -59,7 +63,7 @@ class GridSweeper(BasicSweeper):
 
         batches = BasicSweeper.split_arguments(overrides, max_batch_size)
         assert self.hydra_context is not None and self.config is not None
-        check_grid(self.hydra_context.config_loader, self.config, batches)
+        check_grid(self.hydra_context.config_loader, self.config, batches, overrides)
         return batches
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> Any:

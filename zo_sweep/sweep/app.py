@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import hydra
+from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
@@ -54,7 +56,11 @@ register_schema()
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def sweep_job(cfg: DictConfig) -> float:
     """Hydra's task function: run one job in its own output directory."""
-    return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
+    returned = run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
+    # Run in the sweep's own process (Hydra's basic launcher), the job is on the sweep's
+    # account at once, even if the launcher then gives up the rest of its batch.
+    sweep_status.note_return(returned, OUTCOME.returned)
+    return returned
 
 
 @quiet_on_closed_pipe
@@ -69,7 +75,7 @@ def main() -> None:
         if not shell_completion.handled_here(sys.argv[1:]):
             sweep_job()
         return
-    problem = missing_plugin_message(sys.argv[1:])
+    problem = _flag_problem(sys.argv[1:]) or missing_plugin_message(sys.argv[1:])
     if problem:
         _exit_bad_input(problem)
     # Jobs on this host end when this process dies, whichever process runs them.
@@ -93,7 +99,8 @@ def main() -> None:
 
 
 def _exit_bad_input(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    # One line, whatever the value quoted in it holds (a newline typed in an override).
+    print(f"error: {' '.join(message.splitlines())}", file=sys.stderr, flush=True)
     sys.exit(EXIT_BAD_INPUT)
 
 
@@ -106,6 +113,25 @@ def _flags_first(arguments: list[str]) -> list[str]:
     return flags + [arg for arg in arguments if arg not in MOVABLE_FLAGS]
 
 
+class _FlagError(Exception):
+    """argparse's complaint about the command line's flags."""
+
+
+def _flag_problem(arguments: list[str]) -> str | None:
+    """A flag Hydra's parser refuses (`--cfg bogus`), as one line instead of its usage text."""
+
+    def refuse(message: str) -> NoReturn:
+        raise _FlagError(message)
+
+    parser = get_args_parser()
+    parser.error = refuse  # type: ignore[method-assign]
+    try:
+        parser.parse_args(arguments)
+    except _FlagError as err:
+        return f"{err} (python -m zo_sweep --help lists the flags)"
+    return None
+
+
 def _report_interrupt() -> None:
     """Record the jobs that were still running, then say where the sweep stopped."""
     root = OUTCOME.output_dir
@@ -113,5 +139,6 @@ def _report_interrupt() -> None:
         print("interrupted before any job started", file=sys.stderr)
         return
     sweep_status.mark_unfinished_interrupted(root)
-    tally = sweep_status.format_tally(sweep_status.tally(root), root, OUTCOME.planned_jobs)
+    counts = sweep_status.tally(root, OUTCOME.returned)
+    tally = sweep_status.format_tally(counts, root, OUTCOME.planned_jobs)
     print(f"interrupted; {tally}", file=sys.stderr)

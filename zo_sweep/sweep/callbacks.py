@@ -18,6 +18,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
 from zo_sweep.errors import ConfigError, DataError
+from zo_sweep.sweep import command_line_checks
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.budget import budget_lines, local_gpu_memory_mb
 from zo_sweep.sweep.console_log import open_sweep_log, verbose_requested
@@ -37,11 +38,13 @@ class Preflight(Callback):
     """Check what the sweeper does not, name the jobs, claim this run's or sweep's folder."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _exit_if_wrong_request(config, multirun=False)
         _exit_if_wrong(config)
         OUTCOME.planned_jobs = 1
         OUTCOME.output_dir = _claim_output_dir(config, "run")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _exit_if_wrong_request(config, multirun=True)
         _exit_unless_maximising(config)
         if OmegaConf.select(config, "hydra.sweeper._target_") not in CHECKING_SWEEPERS:
             # A search sweeper draws its values as it goes: its base config is what there is.
@@ -103,6 +106,8 @@ class SweepTally(Callback):
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._dry_run_table(config, Path(str(config.hydra.runtime.output_dir)))
+        job_return = kwargs.get("job_return")
+        sweep_status.note_returns([job_return] if job_return else [], OUTCOME.returned)
         self._tally(Path(str(config.hydra.runtime.output_dir)))
         self._budget(config, Path(str(config.hydra.runtime.output_dir)))
 
@@ -132,10 +137,22 @@ class SweepTally(Callback):
 
     @staticmethod
     def _tally(root: Path) -> None:
-        counts = sweep_status.tally(root)
+        counts = sweep_status.tally(root, OUTCOME.returned)
         OUTCOME.output_dir = root
         OUTCOME.failing_jobs = sweep_status.failing_count(counts)
         print(sweep_status.format_tally(counts, root, OUTCOME.planned_jobs), flush=True)
+
+
+def _exit_if_wrong_request(config: DictConfig, multirun: bool) -> None:
+    """The command line as a whole (zo_sweep.sweep.command_line_checks), in one line."""
+    try:
+        command_line_checks.check_each_key_once(config)
+        if multirun:
+            command_line_checks.check_launcher(config)
+        else:
+            command_line_checks.check_no_sweep_in_a_single_run(config)
+    except ConfigError as err:
+        _exit_with(str(err))
 
 
 def _exit_if_wrong(config: DictConfig, folder_names_only: bool = False) -> None:

@@ -37,6 +37,10 @@ _claimed_leaves: dict[tuple[str, str, str], str] = {}
 
 def check_folder_names(cfg: DictConfig) -> None:
     """Raise ConfigError (one line) if a value that names a folder could leave its place."""
+    root = OmegaConf.select(cfg, "output_root", default=None)
+    if root is not None and not str(root).strip():
+        # `${output_root}/${purpose}` would be /<purpose>: the file system's root.
+        raise ConfigError(f"output_root={root!r}: must name a folder (outputs by default)")
     for key in NAME_KEYS:
         value = OmegaConf.select(cfg, key, default=None)
         if value is None:

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from zo_sweep.errors import ConfigError, DataError
+from zo_sweep.sweep.command_line_checks import check_sweep_has_jobs
 from zo_sweep.sweep.job_configs import JobConfigs
 from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.outcome import OUTCOME
@@ -40,10 +41,15 @@ class Context:
 
 
 def check_grid(
-    configs: JobConfigs, master: DictConfig, batches: Sequence[Sequence[Sequence[str]]]
+    configs: JobConfigs,
+    master: DictConfig,
+    batches: Sequence[Sequence[Sequence[str]]],
+    overrides: Sequence[Override] = (),
 ) -> None:
-    """Check the jobs of every batch of a sweep, and note how many there are."""
+    """Check the jobs of every batch of a sweep (the grid of `overrides`), and note how many
+    there are; a grid of no job is refused too."""
     jobs = [job for batch in batches for job in batch]
+    check_sweep_has_jobs(overrides, len(jobs))
     check_jobs(configs, master, jobs)
     OUTCOME.planned_jobs = len(jobs)
 

@@ -32,10 +32,11 @@ from zo_sweep.sweep.job_files import (
     RERUN_ENV,
     JobDirectoryTaken,
     claim_job_dir,
+    job_folder_vanished,
     write_command_file,
     write_snapshot,
 )
-from zo_sweep.sweep.job_result import NO_OBJECTIVE, collect_result, objective
+from zo_sweep.sweep.job_result import NO_OBJECTIVE, JobObjective, collect_result, objective
 from zo_sweep.sweep.process import (
     ProcessOutcome,
     run_process_group,
@@ -43,9 +44,12 @@ from zo_sweep.sweep.process import (
 )
 from zo_sweep.sweep.resume import config_hash, find_finished_job
 from zo_sweep.sweep.validation import validate_job_config
+from zo_sweep.sweep.worker_watch import ends_with_the_sweep
 from zo_sweep.train.settings import TrainSettings
 
 log = logging.getLogger(__name__)
+
+VANISHED = "the job's folder was removed while its script ran; its logs went with it"
 
 # Fields of a finished job's record that a skipped (resumed) job carries over.
 METRIC_FIELDS = (
@@ -76,7 +80,7 @@ def data_fields(cfg: DictConfig, settings: TrainSettings | None = None) -> dict[
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def run_job(cfg: DictConfig, job_dir: Path) -> float:
+def run_job(cfg: DictConfig, job_dir: Path) -> JobObjective:
     """Run one job in job_dir and return its objective (the best dev metric) for the sweeper.
 
     Nothing but Ctrl-C leaves this function as an exception: whatever goes wrong fails this
@@ -86,17 +90,18 @@ def run_job(cfg: DictConfig, job_dir: Path) -> float:
     logging.raiseExceptions = False
     started = time.monotonic()
     try:
-        return _run_job(cfg, job_dir, started)
+        with ends_with_the_sweep():  # a launcher's worker does not outlive the sweep
+            return _run_job(cfg, job_dir, started)
     except KeyboardInterrupt:
         raise
     except JobDirectoryTaken as err:
         log.error("%s", err)  # the other run's record stays as it is
-        return NO_OBJECTIVE
+        return JobObjective(NO_OBJECTIVE, records.FAILED, f"{job_dir} (another run's)")
     except Exception as err:  # noqa: BLE001 - any failure of one job must not stop the sweep
         return _record_failure(job_dir, err, started)
 
 
-def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
+def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> JobObjective:
     claim_job_dir(job_dir)
     write_snapshot(cfg, job_dir)
     record_runner(job_dir)
@@ -131,11 +136,27 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
         _record(job_dir, {**fields, **_interrupted_fields()}, started)
         raise
     fields["command"] = command.shell_line()
-    result = collect_result(cfg, job_dir, outcome)
+    if job_folder_vanished(job_dir):
+        # Removed while the script ran (by the script itself?): its logs went with it. Put the
+        # job back on record, failed, so that the tally and the summary still count it.
+        _restore_record(cfg, job_dir, settings, command)
+        result = {"status": records.FAILED, "exit_code": outcome.exit_code, "error": VANISHED}
+    else:
+        result = collect_result(cfg, job_dir, outcome)
     if _ended_with_the_sweep(outcome):
         result.update(_interrupted_fields("the sweep's own process died while this job ran"))
     # The script's own record says best what it read; the config fills what it does not say.
     return _record(job_dir, {**fields, **result, "command": fields["command"]}, started)
+
+
+def _restore_record(
+    cfg: DictConfig, job_dir: Path, settings: TrainSettings, command: JobCommand
+) -> None:
+    """What the job wrote before its script ran, written again into a new folder of its name."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    write_snapshot(cfg, job_dir)
+    write_settings(job_dir, settings)
+    write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
 
 
 def cpu_thread_share(gpu_env: Mapping[str, str]) -> dict[str, str]:
@@ -186,7 +207,7 @@ def _run_on_a_slot(
     return outcome, command
 
 
-def _record_failure(job_dir: Path, err: Exception, started: float) -> float:
+def _record_failure(job_dir: Path, err: Exception, started: float) -> JobObjective:
     """Fail the job with the error as its one line; if even that cannot be written, log it."""
     message = " ".join(f"{type(err).__name__}: {err}".split())
     log.error("%s: failed (%s)", job_dir, message)
@@ -194,7 +215,7 @@ def _record_failure(job_dir: Path, err: Exception, started: float) -> float:
         return _record(job_dir, {"status": records.FAILED, "error": message}, started)
     except OSError as write_err:
         log.error("%s: cannot write %s (%s)", job_dir, records.RESULT_FILE, write_err)
-        return NO_OBJECTIVE
+        return JobObjective(NO_OBJECTIVE, records.FAILED, str(job_dir))
 
 
 def _skipped_fields(cfg: DictConfig, job_dir: Path, wanted_hash: str) -> dict[str, Any] | None:
@@ -221,12 +242,12 @@ def _ended_with_the_sweep(outcome: ProcessOutcome) -> bool:
     return signalled and sweep_pid is not None and not process_alive(sweep_pid)
 
 
-def _record(job_dir: Path, fields: dict[str, Any], started: float) -> float:
+def _record(job_dir: Path, fields: dict[str, Any], started: float) -> JobObjective:
     """Write result.json (atomically, last) and return the objective for the sweeper."""
     fields["job_seconds"] = round(time.monotonic() - started, 3)
     records.write_json_atomic(job_dir / records.RESULT_FILE, fields)
     log.info("%s: %s%s", job_dir, fields["status"], _outcome_note(fields))
-    return objective(fields)
+    return objective(fields, job_dir)
 
 
 def _outcome_note(fields: Mapping[str, Any]) -> str:

@@ -69,6 +69,12 @@ def claim_job_dir(job_dir: Path) -> None:
     continuation.remember_slurm_job(job_dir)
 
 
+def job_folder_vanished(job_dir: Path) -> bool:
+    """The job's claim or its snapshot is gone: its folder was removed while the job ran."""
+    snapshot = job_dir / records.HYDRA_DIR / "config.yaml"
+    return not (job_dir / records.COMMAND_FILE).is_file() or not snapshot.is_file()
+
+
 def write_snapshot(cfg: DictConfig, job_dir: Path) -> None:
     """.hydra/: the composed config, Hydra's own and the overrides, as Hydra would write them."""
     snapshot = job_dir / records.HYDRA_DIR

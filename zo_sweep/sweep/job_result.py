@@ -25,12 +25,27 @@ NO_OBJECTIVE = float("-inf")
 ERROR_TAIL_LINES = 20
 
 
+class JobObjective(float):
+    """What a job returns to its sweeper: the objective (a float, as every sweeper wants; Optuna
+    maximises it), carrying how the job ended and in which folder, for the sweep's own account
+    of its jobs (zo_sweep.sweep.status), whatever its folder still says."""
+
+    status: str
+    job_dir: str
+
+    def __new__(cls, value: float, status: str, job_dir: str) -> JobObjective:
+        returned = super().__new__(cls, value)
+        returned.status, returned.job_dir = status, job_dir
+        return returned
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Launchers send it back from their workers by pickle.
+        return (JobObjective, (float(self), self.status, self.job_dir))
+
+
 def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> dict[str, Any]:
     """The record of a run that ended: the script's own result, or what its logs say."""
-    try:
-        result = records.read_result(job_dir) or {}
-    except ValueError as err:
-        result = {"error": str(err)}
+    result, malformed = _script_result(job_dir)
     fields: dict[str, Any] = {"exit_code": outcome.exit_code}
     if outcome.timed_out:
         minutes = cfg.get("job_timeout_min")
@@ -40,6 +55,10 @@ def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> d
             "status": records.TIMEOUT,
             **error_fields(job_dir, f"ended after job_timeout_min={minutes}"),
         }
+    if malformed:
+        if outcome.exit_code != 0:
+            malformed = f"script exited with code {outcome.exit_code}; {malformed}"
+        return {**fields, "status": records.FAILED, **error_fields(job_dir, malformed)}
     if "status" not in result:
         result = {**result, **(_result_from_mezo_log(job_dir, _primary_metric(cfg)) or {})}
     reported = result.get("status") in (records.OK, records.DIVERGED)
@@ -47,6 +66,9 @@ def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> d
         message = f"script exited with code {outcome.exit_code}"
         if reported:
             return {**result, **fields, **error_fields(job_dir, f"{message} after its result")}
+        if result.get("status") == records.INTERRUPTED:
+            # The sweep, interrupted, recorded the job so while its script was being ended.
+            return {**result, **fields}
         return {**result, **fields, "status": records.FAILED, **error_fields(job_dir, message)}
     if "status" in result:
         return {**result, **fields}
@@ -54,13 +76,49 @@ def collect_result(cfg: DictConfig, job_dir: Path, outcome: ProcessOutcome) -> d
     return {**result, **fields, "status": records.FAILED, **error_fields(job_dir, message)}
 
 
-def objective(result: Mapping[str, Any]) -> float:
+def _script_result(job_dir: Path) -> tuple[dict[str, Any], str | None]:
+    """The script's own result.json (empty if it wrote none), or, for a file the record cannot
+    stand on, nothing and why: the file is kept beside the record as result.script.json."""
+    try:
+        result = records.read_result(job_dir) or {}
+    except ValueError as err:
+        return {}, _set_aside(job_dir, _unreadable(err))
+    if result and "status" not in result:
+        return {}, _set_aside(job_dir, "no status")
+    if result and result["status"] not in records.STATUSES:
+        known = ", ".join(records.STATUSES)
+        return {}, _set_aside(job_dir, f"status {result['status']!r}, none of {known}")
+    return result, None
+
+
+def _unreadable(err: ValueError) -> str:
+    """Why records.read_result could not read a result file, without its path."""
+    cause = err.__cause__
+    if isinstance(cause, OSError):
+        return cause.strerror or str(cause)
+    if cause is not None:
+        return str(cause)
+    return str(err).rpartition(": ")[2]  # `<path>: corrupt result file (not a JSON object)`
+
+
+def _set_aside(job_dir: Path, why: str) -> str:
+    """Move the script's result.json aside (the job's record takes its place); say so."""
+    try:
+        (job_dir / records.RESULT_FILE).replace(job_dir / records.SCRIPT_RESULT_FILE)
+    except OSError as err:
+        return f"the script's {records.RESULT_FILE} is malformed ({why}) and stays unread ({err})"
+    kept = records.SCRIPT_RESULT_FILE
+    return f"the script's {records.RESULT_FILE} is malformed ({why}); kept as {kept}"
+
+
+def objective(result: Mapping[str, Any], job_dir: Path) -> JobObjective:
     """The value a sweeper optimises: the best dev metric of a usable run, else NO_OBJECTIVE."""
     value = result.get("best_dev")
-    usable = result.get("status") in (records.OK, records.SKIPPED)
+    status = str(result.get("status", records.FAILED))
+    usable = status in (records.OK, records.SKIPPED)
     if usable and isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return NO_OBJECTIVE
+        return JobObjective(float(value), status, str(job_dir))
+    return JobObjective(NO_OBJECTIVE, status, str(job_dir))
 
 
 def _primary_metric(cfg: DictConfig) -> str:

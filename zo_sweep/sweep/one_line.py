@@ -35,7 +35,8 @@ def one_line_message(err: BaseException) -> str | None:
         known = [name for name in err.options if not name.startswith("_")]
         return f"unknown {group} '{option}' (known: {', '.join(known)})"
     if isinstance(err, OverrideParseException):
-        return f"cannot read the override '{err.override}': {_first_line(err.message)}"
+        override = _printable(str(err.override))
+        return f"cannot read the override '{override}': {_first_line(err.message)}"
     data_error = DataError.within(err) if isinstance(err, OmegaConfBaseException) else None
     if data_error is not None:
         return _first_line(str(data_error))
@@ -95,6 +96,11 @@ def _with_cause(err: BaseException) -> str:
     if cause is not None and _first_line(str(cause)) not in message:
         message = f"{message}: {_first_line(str(cause))}"
     return message
+
+
+def _printable(text: str) -> str:
+    """Text as typed, with a control character (a newline in a value) written as its escape."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _first_line(text: str) -> str:

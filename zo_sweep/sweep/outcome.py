@@ -7,7 +7,7 @@ app: they note here the sweep's folder, how many jobs it plans and how many fail
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -16,6 +16,9 @@ class SweepOutcome:
     output_dir: Path | None = None  # the sweep folder (multirun) or the job folder (single run)
     failing_jobs: int = 0
     planned_jobs: int | None = None  # how many jobs the sweep means to run, when known
+    # How each job ended as it told the sweep, by its folder (absolute): the tally's first word
+    # on it, whatever its folder still says (zo_sweep.sweep.status).
+    returned: dict[str, str] = field(default_factory=dict)
 
 
 OUTCOME = SweepOutcome()

@@ -1,16 +1,23 @@
-"""What a sweep's jobs have done, read from their directories: the tally and unfinished jobs.
+"""What a sweep's jobs have done: the tally and unfinished jobs.
 
-The job directories are the record, whichever launcher ran the jobs (in this process, in
-joblib workers, or on SLURM nodes), so the end-of-sweep tally reads them rather than relying
-on return values that some launchers keep in other processes.
+The tally counts what the sweep saw: each job's return, which says how the job ended
+(zo_sweep.sweep.job_result.JobObjective), the jobs that could not start, and the job
+directories, whichever launcher ran the jobs (a SLURM job SLURM ended returns nothing of its
+own; a search sweeper keeps the returns to itself). A job's record is its last word; its return
+counts it where the record is missing: a job whose folder was removed, could not be written or
+never created is still counted.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from zo_sweep import records
+from zo_sweep.sweep.job_result import JobObjective
 
 NO_RESULT = "no_result"  # a job that started but left no result.json (killed hard, lost node)
 NOT_STARTED = "not started"  # a job of the sweep that had not started when the sweep ended
@@ -42,8 +49,35 @@ def job_status(job_dir: Path) -> str:
     return str(result.get("status", NO_RESULT)) if result else NO_RESULT
 
 
-def tally(root: Path) -> Counter[str]:
-    return Counter(job_status(job_dir) for job_dir in job_dirs(root))
+def tally(root: Path, returned: Mapping[str, str] | None = None) -> Counter[str]:
+    """How many jobs ended in each status: as their folders under root say, and, where a
+    folder says nothing (no record, or no folder at all), as the job returned (`returned`, by
+    absolute folder). A record stands over the return: a launcher may refine it after the job
+    returned (SLURM's time limit)."""
+    statuses = dict(returned or {})
+    for job_dir in job_dirs(root):
+        status, key = job_status(job_dir), _absolute(job_dir)
+        if status != NO_RESULT or key not in statuses:
+            statuses[key] = status
+    return Counter(statuses.values())
+
+
+def note_returns(returns: Iterable[Any], returned: dict[str, str]) -> None:
+    """Keep how each job of a launched batch ended, from its return (Hydra's JobReturn)."""
+    for job_return in returns:
+        # `return_value` raises for a job whose task raised; run_job never does.
+        note_return(getattr(job_return, "_return_value", None), returned)
+
+
+def note_return(value: Any, returned: dict[str, str]) -> None:
+    """Keep how one job ended, from what it returned (a JobObjective; anything else says
+    nothing, and its folder will)."""
+    if isinstance(value, JobObjective):
+        returned[_absolute(Path(value.job_dir))] = value.status
+
+
+def _absolute(path: Path) -> str:
+    return os.path.abspath(path)
 
 
 def count_not_started(counts: Counter[str], planned: int | None) -> Counter[str]:

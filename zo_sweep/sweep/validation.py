@@ -9,6 +9,8 @@ the checks that need the file system: existing data folders and an existing scri
 from __future__ import annotations
 
 import math
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,13 @@ from zo_sweep import RESOURCE_ROOT
 from zo_sweep.errors import ConfigError
 from zo_sweep.jobdir.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.sweep.folders import check_folder_names
+from zo_sweep.sweep.gpu_slots import detect_gpus, scheduler_placed
 from zo_sweep.sweep.handoff import SWEEP_KEYS, job_settings
 from zo_sweep.sweep.one_line import one_line_message, unknown_key_message
 from zo_sweep.train.settings import TrainSettings, check, env_fields
+
+# Launchers that run jobs on other machines (SLURM's nodes): the GPUs there are not ours to see.
+REMOTE_LAUNCHER = "Slurm"
 
 __all__ = [
     "ConfigError",
@@ -52,6 +58,7 @@ def validate_job_context(cfg: DictConfig, job_dir: Path | None = None) -> TrainS
     settings = _resolved_settings(cfg, job_dir)
     _check_task(settings)
     _check_data_folders(settings)
+    _check_method_args(OmegaConf.select(cfg, "method.args", default=None))
     cwd = OmegaConf.select(cfg, "method.cwd", default=None)
     if cwd and not Path(str(cwd)).expanduser().is_dir():
         raise ConfigError(f"method.cwd: no such folder '{cwd}'")
@@ -108,6 +115,7 @@ def _check_job_control(cfg: DictConfig) -> None:
         raise ConfigError(f"gpu_memory_gb={memory}: must be a positive number of GB")
     _check_gpus(cfg.get("gpus"))
     _check_devices_available(cfg.get("gpus"), devices)
+    _check_gpus_exist(cfg)
 
 
 def _check_jobs_per_gpu(jobs: Any) -> None:
@@ -135,6 +143,57 @@ def _check_gpus(gpus: Any) -> None:
     ):
         return
     raise ConfigError(f"gpus={gpus}: use auto, a list of GPU ids such as [0,1], or [] for the CPU")
+
+
+def _check_gpus_exist(cfg: DictConfig) -> None:
+    """A GPU the machine lacks would quietly drop out of the pool (`gpus=[0,99]` runs on 0).
+
+    Checked where the sweep starts its jobs on this machine: a cluster's launcher places them
+    on nodes of their own, and a job SLURM placed has its GPUs already.
+    """
+    gpus = cfg.get("gpus")
+    launcher = str(OmegaConf.select(cfg, "hydra.launcher._target_", default="") or "")
+    if not isinstance(gpus, ListConfig | list) or not launcher or REMOTE_LAUNCHER in launcher:
+        return
+    if scheduler_placed():
+        return
+    present = machine_gpus()
+    if not all(gpu.isdigit() for gpu in present):
+        return  # GPUs named by UUID (CUDA_VISIBLE_DEVICES=GPU-...): ids cannot be matched
+    missing = [gpu for gpu in gpus if str(gpu) not in present]
+    if missing:
+        has = f"GPU {', '.join(present)}" if present else "no GPU"
+        named = ", ".join(str(gpu) for gpu in missing)
+        raise ConfigError(f"gpus={_listed(gpus)}: this machine has no GPU {named} (it has {has})")
+
+
+def machine_gpus() -> list[str]:
+    """The GPU ids jobs on this machine may use: those of the pool's own detection, else one
+    per NVIDIA device file (a container without nvidia-smi)."""
+    found = detect_gpus()
+    if found or "CUDA_VISIBLE_DEVICES" in os.environ:
+        return found
+    devices = [path.name for path in Path("/dev").glob("nvidia*")]
+    count = sum(1 for name in devices if re.fullmatch(r"nvidia\d+", name))
+    return [str(index) for index in range(count)]
+
+
+def _listed(values: Any) -> str:
+    return f"[{','.join(str(value) for value in values)}]"
+
+
+def _check_method_args(args: Any) -> None:
+    """The script's arguments are a list of words: a string would go letter by letter."""
+    if args is None:
+        return
+    if not isinstance(args, ListConfig | list):
+        raise ConfigError(f"method.args={args!r}: use a list, such as 'method.args=[--fp16,False]'")
+    for arg in args:
+        if isinstance(arg, DictConfig | ListConfig | dict | list):
+            raise ConfigError(
+                f"method.args: {OmegaConf.to_container(arg) if OmegaConf.is_config(arg) else arg} "
+                "is not one word; use a flat list, such as 'method.args=[--fp16,False]'"
+            )
 
 
 def _check_extra_env(cfg: DictConfig) -> None:

@@ -15,6 +15,7 @@ with the composed `task` and `data` nodes, into its directory as train.yaml.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
@@ -48,10 +49,21 @@ def setting(
     above: float | None = None,
     below: float | None = None,
     choices: tuple[str, ...] | None = None,
+    pattern: str | None = None,
     role: str = TRAINING,
 ) -> Any:
-    """A field with its environment variable, help line, rule and role."""
-    rule = {"minimum": minimum, "above": above, "below": below, "choices": choices}
+    """A field with its environment variable, help line, rule and role.
+
+    The rule is a lower bound (`minimum`, or `above` for a strict one), an upper one (`below`),
+    a list of `choices`, or a `pattern` the whole value matches (its help line says the forms).
+    """
+    rule = {
+        "minimum": minimum,
+        "above": above,
+        "below": below,
+        "choices": choices,
+        "pattern": pattern,
+    }
     return field(default=default, metadata={"env": env, "help": help, "role": role, **rule})
 
 
@@ -73,10 +85,11 @@ class Hyperparameters:
     alpha: float = setting(16.0, "ALPHA", "LoRA alpha", above=0)
     lora_dropout: float = setting(0.0, "LORA_DROPOUT", "LoRA dropout", minimum=0, below=1)
     num_train: int = setting(1000, "TRAIN", "train examples sampled", minimum=0)
+    # The best step is chosen on dev and tested on test: neither can be empty.
     num_dev: int | None = setting(
-        None, "DEV", "dev examples sampled (default: the task's num_dev)", minimum=0
+        None, "DEV", "dev examples sampled (default: the task's num_dev)", minimum=1
     )
-    num_eval: int = setting(1000, "EVAL", "test examples sampled", minimum=0)
+    num_eval: int = setting(1000, "EVAL", "test examples sampled", minimum=1)
     eval_steps: int = setting(
         500, "EVAL_STEPS", "evaluate on dev every this many steps (0: only at the end)", minimum=0
     )
@@ -112,7 +125,9 @@ class Hyperparameters:
         512, "MAX_LENGTH", "most tokens per sequence; long prompts lose their start", minimum=1
     )
     eval_bs: int = setting(32, "EVAL_BS", "examples per evaluation batch", minimum=1)
-    device: str = setting("auto", "DEVICE", "auto, cpu, cuda or cuda:N", role=INPUT)
+    device: str = setting(
+        "auto", "DEVICE", "auto, cpu, cuda or cuda:N", pattern=r"auto|cpu|cuda(:\d+)?", role=INPUT
+    )
 
 
 @dataclass
@@ -120,7 +135,11 @@ class RunInputs:
     """What the trainer runs on; in a sweep these come from the config groups."""
 
     model: str = setting(
-        "smollm2_135m", "MODEL", "Hugging Face id, local model folder, or smollm2_135m", role=INPUT
+        "smollm2_135m",
+        "MODEL",
+        "Hugging Face id, local model folder, or smollm2_135m",
+        pattern=r".*\S.*",  # not blank
+        role=INPUT,
     )
     model_name: str = setting("", "MODEL_NAME", "short model name for records", role=INPUT)
     dtype: str = setting(
@@ -279,6 +298,9 @@ def rule_problem(metadata: Any, value: Any) -> str | None:
     choices = metadata.get("choices")
     if choices is not None and value not in choices:
         return f"use one of {', '.join(c for c in choices if c) or 'nothing'}"
+    pattern = metadata.get("pattern")
+    if pattern is not None and not re.fullmatch(pattern, str(value)):
+        return f"use {metadata.get('help', pattern)}"
     if isinstance(value, float) and not math.isfinite(value):
         return "must be a finite number"
     if metadata.get("minimum") is not None and value < metadata["minimum"]:
