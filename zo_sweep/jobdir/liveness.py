@@ -78,7 +78,20 @@ def runner_state(job_dir: Path) -> RunnerState:
         pid = int(runner["pid"])
     except (KeyError, TypeError, ValueError):
         return "unknown"
-    return "alive" if process_alive(pid) and _same_process(pid, runner) else "gone"
+    return "alive" if still_running(pid, runner) else "gone"
+
+
+def identify(pid: int) -> dict[str, Any] | None:
+    """What still_running needs to tell this pid's process from a later one; None if gone."""
+    try:
+        return {"pid_started": psutil.Process(pid).create_time(), **process_identity(pid)}
+    except psutil.Error:
+        return None
+
+
+def still_running(pid: int, identity: dict[str, Any]) -> bool:
+    """Whether the process identify(pid) described (or record_runner recorded) still runs."""
+    return process_alive(pid) and _same_process(pid, identity)
 
 
 def process_alive(pid: int) -> bool:

@@ -14,10 +14,9 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-import psutil
-
-from zo_sweep.jobdir.liveness import process_alive, sweep_process_to_watch
+from zo_sweep.jobdir.liveness import identify, still_running, sweep_process_to_watch
 
 POLL_SECONDS = 1.0
 # Long enough for a keeper to end its script (its grace is 3 s) and the job to write its record.
@@ -49,19 +48,16 @@ def _watch(sweep_pid: int | None) -> None:
         if sweep_pid is None or sweep_pid in _watching:
             return
         _watching.add(sweep_pid)
-    try:
-        started: float | None = psutil.Process(sweep_pid).create_time()
-    except psutil.Error:
-        started = None  # gone already: the watch ends this worker once its job has recorded
+    identity = identify(sweep_pid)  # None: gone already, the worker ends once its job recorded
     watcher = threading.Thread(
-        target=_end_after, args=(sweep_pid, started), name="zo_sweep-watch", daemon=True
+        target=_end_after, args=(sweep_pid, identity), name="zo_sweep-watch", daemon=True
     )
     watcher.start()
 
 
-def _end_after(sweep_pid: int, started: float | None) -> None:
+def _end_after(sweep_pid: int, identity: dict[str, Any] | None) -> None:
     """Wait for the sweep's death, then for this worker's jobs to record theirs, then exit."""
-    while started is not None and process_alive(sweep_pid, started):
+    while identity is not None and still_running(sweep_pid, identity):
         threading.Event().wait(POLL_SECONDS)
     with _changed:
         _changed.wait_for(lambda: _running == 0, timeout=RECORD_SECONDS)
