@@ -11,11 +11,11 @@ import torch
 from zo_sweep import records
 from zo_sweep.data.tasks import Example, load_task_spec
 from zo_sweep.train.loop import EncodedSplits, Run
-from zo_sweep.train.mezo import ZerothOrderSGD
-from zo_sweep.train.model import load_model, trainable_parameters
+from zo_sweep.train.model import load_model
 from zo_sweep.train.scoring import encode
 from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.trajectory import TRAJECTORY_FILE, Trajectory, main, replay
+from zo_sweep.train.zo_weights import make_zo_optimizer
 
 EXAMPLES = [
     Example(f"The film was {word}. It was", [" bad", " good"], label)
@@ -71,11 +71,7 @@ def test_replayed_model_equals_the_trained_one_bit_for_bit(
     assert not all(
         torch.equal(a, b) for a, b in zip(base.parameters(), trained.parameters(), strict=True)
     )
-    optimizer = ZerothOrderSGD(
-        trainable_parameters(base), lr=config.lr, eps=config.eps, weight_decay=wd,
-        num_perturbations=n_perturb,
-    )  # fmt: skip
-    replay(optimizer, trajectory, 0, trajectory.steps)
+    replay(make_zo_optimizer(base, config), trajectory, 0, trajectory.steps)
     _assert_same_weights(base, trained)
 
 

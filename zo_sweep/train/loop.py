@@ -13,10 +13,10 @@ import torch
 from zo_sweep import records
 from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.train.best_state import BestState
-from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.progress import StepProgress
 from zo_sweep.train.scoring import Encoded, evaluate, predict_in_eval_mode
 from zo_sweep.train.settings import TrainSettings
+from zo_sweep.train.spsa import SPSA
 from zo_sweep.train.steppers import Stepper, ZerothOrderStepper, make_stepper
 from zo_sweep.train.trajectory import TRAJECTORY_FILE, Trajectory, identity, load_matching, replay
 
@@ -204,7 +204,7 @@ class Run:
         stepper.trajectory = self.resumed or Trajectory(config=identity(self.config))
         return stepper.trajectory
 
-    def _replay(self, optimizer: ZerothOrderSGD, found: Trajectory) -> None:
+    def _replay(self, optimizer: SPSA, found: Trajectory) -> None:
         """Rebuild the weights and the outcome of the stopped run's last recorded step."""
         done = found.steps
         best_step = min(int(found.progress.get("best_step", 0)), done)

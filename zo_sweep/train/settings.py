@@ -68,6 +68,14 @@ class Hyperparameters:
         "constant", "LR_SCHEDULER", "learning-rate schedule", choices=("constant", "linear")
     )
     n_perturb: int = setting(1, "N_PERTURB", "MeZO perturbations averaged per step", minimum=1)
+    zo_weights: str = setting(
+        "inference",
+        "ZO_WEIGHTS",
+        "MeZO's trainable weights under a bf16 or fp16 forward: inference (kept in that dtype, "
+        "perturbed as each layer runs, updates rounded stochastically) or fp32_masters (fp32 "
+        "copies on an exact grid: twice the memory); an fp32 forward keeps fp32 weights",
+        choices=("inference", "fp32_masters"),
+    )
     checkpoint_steps: int = setting(
         500,
         "CHECKPOINT_STEPS",

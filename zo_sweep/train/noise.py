@@ -1,0 +1,168 @@
+"""MeZO's noise z: a function of the step's seed, the parameter and the element's position.
+
+z is never stored: every pass that needs it draws it again. Each parameter's z is cut into
+blocks of whole rows of the parameter's full shape (its first dimension, the one FSDP2 shards
+along), at most `block_size` values each, and block b of the parameter named `name` is drawn by
+a generator seeded from (step seed, hash of `name`, b). So z depends on nothing else: not on
+which other parameters train, not on how parameters are packed, ordered or split over ranks.
+A rank that holds rows [a, b) of a parameter draws the blocks that overlap them and keeps
+exactly those rows of z; a tied parameter (SmolLM2's embedding and LM head) has one name and so
+one z at both of its uses.
+
+Blocks are independent, so `BlockWorkers` draws them in any order on several threads (torch
+releases the GIL in its kernels), each thread with its own generator and scratch buffers.
+A counter-based generator drawing z inside the kernel that adds it (a GPU's Philox, keyed by
+the block's seed, counting the element's index) would be the same function of the same three
+things; `BlockWorkers.normal` is the one place that draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+import torch
+
+Item = TypeVar("Item")
+CPU_BLOCK = 1 << 18  # a few blocks per decoder weight, so both cores draw a layer's noise
+GPU_BLOCK = 1 << 24  # fewer, larger kernels: a GPU is bound by launches, not cache
+_MASK63 = (1 << 63) - 1
+NOISE, ROUNDING = 0, 1  # the streams of a block: its z, and the random bits of its rounding
+
+
+def parameter_key(name: str) -> int:
+    """A parameter's identity in the noise: its name, hashed (stable across processes)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+
+
+def block_seed(step_seed: int, key: int, block: int, stream: int = NOISE) -> int:
+    data = b"".join(value.to_bytes(8, "little", signed=False) for value in
+                    (step_seed & _MASK63, key, block, stream))  # fmt: skip
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little") & _MASK63
+
+
+def default_block_size(device: torch.device) -> int:
+    return CPU_BLOCK if device.type == "cpu" else GPU_BLOCK
+
+
+def row_blocks(shape: Sequence[int], block_size: int) -> list[tuple[int, int]]:
+    """The blocks of a parameter of this (full) shape: [start, stop) ranges of its rows."""
+    rows = shape[0] if len(shape) else 1
+    per_block = max(1, block_size // max(math.prod(shape[1:]), 1))
+    return [(start, min(start + per_block, rows)) for start in range(0, rows, per_block)]
+
+
+def as_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """The tensor as a 2-d view, one row per row of `row_blocks` (a vector's rows are its
+    elements)."""
+    return tensor.view(tensor.shape[0] if tensor.dim() else 1, -1)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a parameter: rows [start, stop) of `param`, whose noise key is `key`."""
+
+    param: torch.Tensor
+    key: int
+    index: int
+    start: int
+    stop: int
+
+    def values(self, tensor: torch.Tensor | None = None) -> torch.Tensor:
+        """The block's rows of `tensor` (default: the parameter itself), flat."""
+        return as_rows(self.param if tensor is None else tensor)[self.start : self.stop].view(-1)
+
+    @property
+    def numel(self) -> int:
+        return (self.stop - self.start) * as_rows(self.param).shape[1]
+
+
+def blocks_of(param: torch.Tensor, key: int, block_size: int) -> list[Block]:
+    return [
+        Block(param, key, index, start, stop)
+        for index, (start, stop) in enumerate(row_blocks(param.shape, block_size))
+    ]
+
+
+def named_trainable(
+    params: Iterable[torch.Tensor] | Iterable[tuple[str, torch.Tensor]],
+) -> list[tuple[str, torch.nn.Parameter]]:
+    """(name, parameter) of each trainable parameter once; bare parameters are named by their
+    position. A parameter listed twice (tied) keeps its first name."""
+    named, seen = [], set()
+    for index, item in enumerate(params):
+        name, param = item if isinstance(item, tuple) else (f"param{index}", item)
+        if param.requires_grad and id(param) not in seen:
+            seen.add(id(param))
+            named.append((name, param))
+    if not named:
+        raise ValueError("no trainable parameters")
+    return named
+
+
+class Scratch:
+    """One worker's generator and float32 buffers of a block's size."""
+
+    def __init__(self, device: torch.device, block_size: int, buffers: int) -> None:
+        self.generator = torch.Generator(device=device)
+        self.buffers = [
+            torch.empty(block_size, device=device, dtype=torch.float32) for _ in range(buffers)
+        ]
+
+    def normal(self, seed: int, numel: int, buffer: int = 0) -> torch.Tensor:
+        """z of one block (the seed says which) in buffer `buffer`."""
+        self.generator.manual_seed(seed)
+        return self.buffers[buffer][:numel].normal_(generator=self.generator)
+
+    def uniform(self, seed: int, numel: int, buffer: int) -> torch.Tensor:
+        self.generator.manual_seed(seed)
+        return self.buffers[buffer][:numel].uniform_(generator=self.generator)
+
+
+class BlockWorkers:
+    """Runs one function over many blocks (or items holding one) on `workers` threads, each
+    with its own Scratch; the blocks are independent, so any order gives the same bits."""
+
+    def __init__(
+        self, device: torch.device, largest_block: int, workers: int, buffers: int = 2
+    ) -> None:
+        self.scratch = [Scratch(device, largest_block, buffers) for _ in range(max(1, workers))]
+        self._pool = ThreadPoolExecutor(len(self.scratch)) if len(self.scratch) > 1 else None
+
+    def run(self, items: Sequence[Item], work: Callable[[Item, Scratch], None]) -> None:
+        # Threads start outside the caller's inference mode (it is thread-local): pass it on.
+        inference = torch.is_inference_mode_enabled()
+        if self._pool is None or len(items) == 1:
+            _run_share(items, work, self.scratch[0], inference)
+            return
+        count = min(len(self.scratch), len(items))
+        jobs = [
+            self._pool.submit(
+                _run_share, items[worker::count], work, self.scratch[worker], inference
+            )
+            for worker in range(count)
+        ]
+        for job in jobs:
+            job.result()
+
+
+def _run_share(
+    items: Sequence[Item], work: Callable[[Item, Scratch], None], scratch: Scratch, inference: bool
+) -> None:
+    with torch.no_grad(), torch.inference_mode(inference):
+        for item in items:
+            work(item, scratch)
+
+
+def noise_of(param: torch.Tensor, key: int, seed: int, block_size: int) -> torch.Tensor:
+    """The whole z of one parameter for `seed`, as float32 of its shape (tests, diagnostics)."""
+    out = torch.empty(param.shape, device=param.device, dtype=torch.float32)
+    blocks = blocks_of(param, key, block_size)
+    scratch = Scratch(param.device, max(block.numel for block in blocks), 1)
+    for block in blocks:
+        block.values(out).copy_(scratch.normal(block_seed(seed, key, block.index), block.numel))
+    return out
