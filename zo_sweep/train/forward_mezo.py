@@ -54,6 +54,7 @@ class ForwardPerturbedSGD(SPSA):
         weight_decay: float = 0.0,
         num_perturbations: int = 1,
         block_size: int | None = None,
+        slab_size: int | None = None,
         workers: int | None = None,
     ) -> None:
         super().__init__(
@@ -76,9 +77,10 @@ class ForwardPerturbedSGD(SPSA):
         ]
         workers = min(workers or (torch.get_num_threads() if on_cpu else 1), len(self.blocks))
         largest = max(block.numel for block in self.blocks)
-        self.workers = BlockWorkers(device, largest, workers, buffers=3)
+        self.workers = BlockWorkers(device, largest, workers)
+        slab_size = slab_size or (CPU_SLAB if on_cpu else GPU_SLAB)
         self.perturbation = ForwardPerturbation(
-            model, named, self.workers, self.block_size, CPU_SLAB if on_cpu else GPU_SLAB
+            model, named, self.workers, self.block_size, slab_size
         )
 
     def step(self, closure: Closure, seed: int) -> ZOStep:
@@ -116,7 +118,7 @@ class ForwardPerturbedSGD(SPSA):
                 noise = scratch.normal(block_seed(update.seed, block.key, block.index), block.numel)
                 values.add_(noise, alpha=update.coefficient)
             seed = block_seed(rounding_seed, block.key, block.index, ROUNDING)
-            stochastic_round(values, scratch.uniform(seed, block.numel, buffer=2), stored)
+            stochastic_round(values, scratch.random16(seed, block.numel), stored)
 
         self.workers.run(self.blocks, work)
 
@@ -135,7 +137,7 @@ class ForwardPerturbedSGD(SPSA):
 
         def update(block: Block, scratch: Scratch) -> None:
             forward(block, scratch)
-            scratch.uniform(block_seed(seed, block.key, block.index, ROUNDING), block.numel, 2)
+            scratch.random16(block_seed(seed, block.key, block.index, ROUNDING), block.numel)
 
         for _ in range(2):
             self.workers.run(uses, forward)

@@ -105,39 +105,60 @@ def named_trainable(
 
 
 class Scratch:
-    """One worker's generator and float32 buffers of a block's size."""
+    """One worker's generator, float32 buffers of a block's size and room for random bits."""
 
     def __init__(self, device: torch.device, block_size: int, buffers: int) -> None:
         self.generator = torch.Generator(device=device)
         self.buffers = [
             torch.empty(block_size, device=device, dtype=torch.float32) for _ in range(buffers)
         ]
+        self._words = torch.empty(-(-block_size // 4), device=device, dtype=torch.int64)
+        self._bits = torch.empty(block_size, device=device, dtype=torch.int32)
 
     def normal(self, seed: int, numel: int, buffer: int = 0) -> torch.Tensor:
         """z of one block (the seed says which) in buffer `buffer`."""
         self.generator.manual_seed(seed)
         return self.buffers[buffer][:numel].normal_(generator=self.generator)
 
-    def uniform(self, seed: int, numel: int, buffer: int) -> torch.Tensor:
+    def random16(self, seed: int, numel: int) -> torch.Tensor:
+        """`numel` random integers in [0, 2^16) as int32: four from each 64 random bits, which
+        costs a third of drawing them one by one."""
         self.generator.manual_seed(seed)
-        return self.buffers[buffer][:numel].uniform_(generator=self.generator)
+        words = self._words[: -(-numel // 4)].random_(-(2**63), 2**63 - 1, generator=self.generator)
+        bits = self._bits[:numel].copy_(words.view(torch.int16)[:numel])
+        return bits.bitwise_and_(0xFFFF)
 
 
 class BlockWorkers:
     """Runs one function over many blocks (or items holding one) on `workers` threads, each
-    with its own Scratch; the blocks are independent, so any order gives the same bits."""
+    with its own Scratch; the blocks are independent, so any order gives the same bits.
+
+    Each thread runs its kernels on one core: the threads are the parallelism. A block's
+    kernels are too small to share out, and sharing them out costs far more than they do when
+    the cores are busy (a 2^18-value multiply took 3.5 ms on two threads of a loaded 2-core
+    machine, 0.025 ms on one).
+    """
 
     def __init__(
         self, device: torch.device, largest_block: int, workers: int, buffers: int = 2
     ) -> None:
         self.scratch = [Scratch(device, largest_block, buffers) for _ in range(max(1, workers))]
-        self._pool = ThreadPoolExecutor(len(self.scratch)) if len(self.scratch) > 1 else None
+        self._pool = None
+        if len(self.scratch) > 1:
+            self._pool = ThreadPoolExecutor(
+                len(self.scratch), initializer=torch.set_num_threads, initargs=(1,)
+            )
 
     def run(self, items: Sequence[Item], work: Callable[[Item, Scratch], None]) -> None:
         # Threads start outside the caller's inference mode (it is thread-local): pass it on.
         inference = torch.is_inference_mode_enabled()
         if self._pool is None or len(items) == 1:
-            _run_share(items, work, self.scratch[0], inference)
+            threads = torch.get_num_threads()  # the caller's own: one while it runs blocks
+            torch.set_num_threads(1)
+            try:
+                _run_share(items, work, self.scratch[0], inference)
+            finally:
+                torch.set_num_threads(threads)
             return
         count = min(len(self.scratch), len(items))
         jobs = [
@@ -158,11 +179,37 @@ def _run_share(
             work(item, scratch)
 
 
+def noise_rows(
+    shape: Sequence[int],
+    key: int,
+    seed: int,
+    start: int,
+    stop: int,
+    block_size: int,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Rows [start, stop) of the z of a parameter of (full) shape `shape`, float32: drawn from
+    the blocks that overlap them, as a rank holding only those rows would draw them."""
+    blocks = [
+        (i, a, b)
+        for i, (a, b) in enumerate(row_blocks(shape, block_size))
+        if a < stop and b > start
+    ]
+    row_numel = math.prod(shape[1:]) if len(shape) else 1
+    scratch = Scratch(torch.device(device), max((b - a) * row_numel for _, a, b in blocks), 1)
+    pieces = []
+    for index, first, last in blocks:
+        rows = scratch.normal(block_seed(seed, key, index), (last - first) * row_numel)
+        pieces.append(
+            rows.view(last - first, row_numel)[
+                max(start, first) - first : min(stop, last) - first
+            ].clone()
+        )
+    return torch.cat(pieces).view(stop - start, *shape[1:])
+
+
 def noise_of(param: torch.Tensor, key: int, seed: int, block_size: int) -> torch.Tensor:
     """The whole z of one parameter for `seed`, as float32 of its shape (tests, diagnostics)."""
-    out = torch.empty(param.shape, device=param.device, dtype=torch.float32)
-    blocks = blocks_of(param, key, block_size)
-    scratch = Scratch(param.device, max(block.numel for block in blocks), 1)
-    for block in blocks:
-        block.values(out).copy_(scratch.normal(block_seed(seed, key, block.index), block.numel))
-    return out
+    rows = param.shape[0] if param.dim() else 1
+    whole = noise_rows(param.shape, key, seed, 0, rows, block_size, param.device)
+    return whole.view(param.shape)

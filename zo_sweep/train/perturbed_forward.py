@@ -147,7 +147,11 @@ class ForwardPerturbation:
         slabs = self.slabs(weight, key)
         if len(slabs) == 1:
             return F.linear(x, self.perturbed(weight, key), bias)
-        out = torch.cat([F.linear(x, self.perturbed(weight, key, *slab)) for slab in slabs], -1)
+        # One matrix product per slab, on the input as one contiguous matrix: a strided input
+        # (the last positions of a batch, as the LM head gets them) would be copied per slab.
+        rows = x.reshape(-1, x.shape[-1])
+        out = torch.cat([F.linear(rows, self.perturbed(weight, key, *slab)) for slab in slabs], -1)
+        out = out.view(*x.shape[:-1], out.shape[-1])
         return out if bias is None else out + bias
 
     def _embedding(self, site: Site, original: Callable, ids: torch.Tensor) -> torch.Tensor:
