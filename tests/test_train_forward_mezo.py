@@ -14,14 +14,21 @@ from pathlib import Path
 import pytest
 import torch
 
+from zo_sweep import records
 from zo_sweep.data.tasks import Example
 from zo_sweep.random_llama import build_random_llama
+from zo_sweep.train.cli import main as train_main
 from zo_sweep.train.forward_mezo import ForwardPerturbedSGD
-from zo_sweep.train.model import load_model
+from zo_sweep.train.model import load_model, load_run_model
 from zo_sweep.train.noise import Scratch
 from zo_sweep.train.rounding import stochastic_round
 from zo_sweep.train.scoring import Batch, collate, encode, training_loss
+from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.spsa import Update
+from zo_sweep.train.steppers import make_stepper
+from zo_sweep.train.trajectory import TRAJECTORY_FILE, Trajectory, identity, replay
+from zo_sweep.train.trajectory import main as trajectory_main
+from zo_sweep.train.zo_weights import make_zo_optimizer
 
 WORDS = ["awful", "lovely", "dull", "great"]
 
@@ -169,3 +176,74 @@ def test_stochastic_rounding_is_unbiased_and_keeps_what_the_dtype_holds(dtype) -
     out = torch.empty_like(exact)
     stochastic_round(exact.float(), scratch.random16(5, exact.numel()), out)
     assert torch.equal(out, exact)
+
+
+@pytest.mark.parametrize(
+    ("mode", "n_perturb", "wd"), [("ft", 1, 0.0), ("ft", 2, 0.1), ("lora", 1, 0.0)]
+)
+def test_a_bf16_run_replays_to_the_same_bits(tiny_model_dir, tmp_path, mode, n_perturb, wd) -> None:
+    """The trajectory's steps applied to the base weights give the trained weights exactly:
+    the stochastic rounding draws its random numbers from each step's seed."""
+    config = TrainSettings(
+        model=str(tiny_model_dir), dtype="bfloat16", device="cpu", trainer="zo", mode=mode,
+        lr=1e-2, eps=1e-2, bs=4, n_perturb=n_perturb, wd=wd, rank=2, alpha=4,
+    )  # fmt: skip
+    torch.manual_seed(config.seed)  # LoRA's initial weights, as a run and its rebuild draw them
+    model, tokenizer = load_run_model(config, torch.device("cpu"))
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    stepper = make_stepper(model, config, "ce", tokenizer.pad_token_id)
+    stepper.trajectory = Trajectory(config=identity(config))
+    items = encode(tokenizer, [Example(f"It was {w}.", [" bad", " good"], i % 2)
+                               for i, w in enumerate(WORDS)])  # fmt: skip
+    for step in range(1, 7):
+        stepper.step(items, step)
+    stepper.trajectory.save(tmp_path / TRAJECTORY_FILE)
+
+    torch.manual_seed(config.seed)
+    base, _ = load_run_model(config, torch.device("cpu"))
+    base_trainable = [p for p in base.parameters() if p.requires_grad]
+    assert not all(torch.equal(a, b) for a, b in zip(base_trainable, trainable, strict=True))
+    trajectory = Trajectory.load(tmp_path / TRAJECTORY_FILE)
+    replay(make_zo_optimizer(base, config), trajectory, 0, trajectory.steps)
+    for (name, rebuilt), trained in zip(base.named_parameters(), model.parameters(), strict=True):
+        assert torch.equal(rebuilt, trained), name
+    if mode == "ft":  # the rebuild command saves the bf16 weights as they trained
+        assert trajectory_main([str(tmp_path), str(tmp_path / "model")]) == 0
+        saved, _ = load_model(str(tmp_path / "model"), "bfloat16", "cpu", masters=False)
+        for (name, rebuilt), trained in zip(
+            saved.named_parameters(), model.parameters(), strict=True
+        ):
+            assert torch.equal(rebuilt, trained), name
+
+
+@pytest.mark.parametrize(
+    ("env", "held"),
+    [
+        ({"DTYPE": "bfloat16"}, "inference"),
+        ({"DTYPE": "bfloat16", "ZO_WEIGHTS": "fp32_masters"}, "fp32_masters"),
+        ({"DTYPE": "float32"}, "fp32_masters"),
+        ({"DTYPE": "bfloat16", "TRAINER": "regular"}, None),
+    ],
+)
+def test_result_records_how_mezo_held_its_weights(
+    monkeypatch, tiny_model_dir, tmp_path, env: dict[str, str], held: str | None
+) -> None:
+    settings = {"MODEL": str(tiny_model_dir), "TASK": "sst2", "LR": "1e-3", "BS": "4",
+                "STEPS": "2", "TRAIN": "8", "DEV": "4", "EVAL": "4", "OUTPUT_DIR": str(tmp_path)}  # fmt: skip
+    for key, value in {**settings, **env}.items():
+        monkeypatch.setenv(key, value)
+    assert train_main([]) == 0
+    result = records.read_result(tmp_path)
+    assert result["status"] == "ok" and result["zo_weights"] == held
+    assert result["hparams"]["zo_weights"] == env.get("ZO_WEIGHTS", "inference")
+
+
+def test_an_unknown_weights_option_is_one_line(monkeypatch, capsys, tiny_model_dir, tmp_path):
+    monkeypatch.setenv("MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("OUTPUT_DIR", str(tmp_path))
+    monkeypatch.setenv("ZO_WEIGHTS", "bf16")
+    assert train_main([]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: ZO_WEIGHTS='bf16': use one of inference, fp32_masters"
+    )

@@ -17,6 +17,7 @@ from zo_sweep.train.model import load_run_model, pick_device, pick_dtype
 from zo_sweep.train.scoring import encode
 from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
 from zo_sweep.train.trackers import Tracker, open_tracker
+from zo_sweep.train.zo_weights import held_as
 
 # Settings that say what ran are top-level fields of result.json; every other one is a
 # hyperparameter, so a new option lands in `hparams` without being listed anywhere.
@@ -120,6 +121,8 @@ def _train(config: TrainSettings, out_dir: Path, tracker: Tracker | None) -> dic
         "trainer": config.trainer,
         "mode": config.mode,
         "method": config.method,
+        # How MeZO held the weights it trained (the setting resolved: fp32 forwards keep fp32).
+        "zo_weights": held_as(model) if config.trainer == "zo" else None,
         "model": config.model_name or config.model,
         "model_path": config.model,
         "task": splits.task.name,

@@ -33,6 +33,13 @@ def trains_in_forward_dtype(settings: TrainSettings, compute: torch.dtype) -> bo
     )
 
 
+def held_as(model: torch.nn.Module) -> str:
+    """How the model holds what it trains: `fp32_masters` when every trainable weight is fp32,
+    else `inference` (result.json's `zo_weights`)."""
+    trainable = [param for param in model.parameters() if param.requires_grad]
+    return FP32_MASTERS if all(p.dtype == torch.float32 for p in trainable) else INFERENCE
+
+
 def make_zo_optimizer(
     model: torch.nn.Module, settings: TrainSettings
 ) -> ZerothOrderSGD | ForwardPerturbedSGD:
@@ -45,6 +52,6 @@ def make_zo_optimizer(
         "weight_decay": settings.wd,
         "num_perturbations": settings.n_perturb,
     }
-    if named and all(param.dtype == torch.float32 for _, param in named):
+    if held_as(model) == FP32_MASTERS:
         return ZerothOrderSGD(named, **options)
     return ForwardPerturbedSGD(model, **options)
