@@ -247,3 +247,31 @@ def test_an_unknown_weights_option_is_one_line(monkeypatch, capsys, tiny_model_d
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "error: ZO_WEIGHTS='bf16': use one of inference, fp32_masters"
     )
+
+
+def test_the_perturbation_applies_to_the_weights_fsdp2_gathers(tiny_model_dir, tmp_path) -> None:
+    """Sharded by FSDP2 (one gloo rank, the CPU), each layer runs on its gathered weight plus
+    the same z: the same losses as the unsharded model. (FSDP2's forward runs under no_grad:
+    it does not take inference mode's tensors.)"""
+    import torch.distributed as dist
+    from torch.distributed.fsdp import fully_shard
+
+    def probe_losses(sharded: bool) -> list[float]:
+        model, batch = bf16_model(tiny_model_dir)
+        optimizer = ForwardPerturbedSGD(model, lr=0.0, eps=1e-2, block_size=500)
+        if sharded:
+            for layer in model.model.layers:
+                fully_shard(layer)
+            fully_shard(model)
+        losses = []
+        for scale in (1e-2, -1e-2):
+            with optimizer.perturbation.applied(7, scale), torch.no_grad():
+                losses.append(float(training_loss(model, batch, "ce")))
+        return losses
+
+    store = f"file://{tmp_path / 'store'}"
+    dist.init_process_group("gloo", init_method=store, rank=0, world_size=1)
+    try:
+        assert probe_losses(sharded=True) == probe_losses(sharded=False)
+    finally:
+        dist.destroy_process_group()

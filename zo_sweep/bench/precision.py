@@ -15,8 +15,10 @@ updates rounded stochastically) with its own optimizer.
 from __future__ import annotations
 
 import statistics
+import sys
 
 import torch
+from tqdm import tqdm
 
 from zo_sweep.bench.timing import Spread
 from zo_sweep.bench.workload import BenchConfig, load, loss_closure, task_batch
@@ -34,7 +36,7 @@ def measure_precision(path: str, config: BenchConfig) -> dict:
         model, task_batch(tokenizer, "sst2", config.batch_size, config.seed), pad_id
     )
     kept, nearest, grads = [], [], []
-    for step in range(config.kept_steps):
+    for step in tqdm(range(config.kept_steps), desc="update kept", file=sys.stderr, leave=False):
         before = [param.detach().clone() for param, _ in optimizer.keys]
         outcome = optimizer.step(loss, seed=config.seed * 1_000_003 + step)
         shares = kept_shares(optimizer, before, outcome.updates)
@@ -45,7 +47,7 @@ def measure_precision(path: str, config: BenchConfig) -> dict:
     one_example = loss_closure(model, task_batch(tokenizer, "sst2", 1, config.seed), pad_id)
     optimizer.lr = 0.0
     start = [param.detach().clone() for param, _ in optimizer.keys]
-    for seed in range(config.restore_steps):
+    for seed in tqdm(range(config.restore_steps), desc="lr=0", file=sys.stderr, leave=False):
         optimizer.step(one_example, seed=seed)
     drift = distance(optimizer, start)
     return {

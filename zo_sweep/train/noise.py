@@ -174,7 +174,8 @@ class BlockWorkers:
 def _run_share(
     items: Sequence[Item], work: Callable[[Item, Scratch], None], scratch: Scratch, inference: bool
 ) -> None:
-    with torch.no_grad(), torch.inference_mode(inference):
+    # In this order: leaving inference mode (False) turns gradients back on.
+    with torch.inference_mode(inference), torch.no_grad():
         for item in items:
             work(item, scratch)
 
