@@ -36,6 +36,7 @@ from zo_sweep.train.noise import (
     block_seed,
     blocks_of,
     parameter_key,
+    row_blocks,
 )
 
 CPU_SLAB = 1 << 21  # values of a linear layer's weight perturbed at once: 4 MB in bf16
@@ -51,6 +52,9 @@ class Site:
 
 
 class ForwardPerturbation:
+    """The modules of `model` that hold the trainable parameters `named`, ready to run on their
+    weights + scale z(seed) inside `applied(seed, scale)`."""
+
     def __init__(
         self,
         model: torch.nn.Module,
@@ -113,17 +117,15 @@ class ForwardPerturbation:
     def _blocks(self, tensor: torch.Tensor, key: int, start: int, stop: int) -> list[Block]:
         return [b for b in blocks_of(tensor, key, self.block_size) if start <= b.start < stop]
 
-    def slabs(self, tensor: torch.Tensor, key: int) -> list[tuple[int, int]]:
+    def slabs(self, tensor: torch.Tensor) -> list[tuple[int, int]]:
         """Row ranges of whole blocks, at most `slab_size` values each (one block at least)."""
+        row_numel = as_rows(tensor).shape[1]
         slabs: list[tuple[int, int]] = []
-        size = 0
-        for block in blocks_of(tensor, key, self.block_size):
-            if slabs and size + block.numel <= self.slab_size:
-                slabs[-1] = (slabs[-1][0], block.stop)
-                size += block.numel
+        for start, stop in row_blocks(tensor.shape, self.block_size):
+            if slabs and (stop - slabs[-1][0]) * row_numel <= self.slab_size:
+                slabs[-1] = (slabs[-1][0], stop)
             else:
-                slabs.append((block.start, block.stop))
-                size = block.numel
+                slabs.append((start, stop))
         return slabs
 
     # --- the forward of each kind of module ---------------------------------------------------
@@ -144,7 +146,7 @@ class ForwardPerturbation:
         if "weight" not in site.keys:
             return F.linear(x, weight, bias)
         key = site.keys["weight"]
-        slabs = self.slabs(weight, key)
+        slabs = self.slabs(weight)
         if len(slabs) == 1:
             return F.linear(x, self.perturbed(weight, key), bias)
         # One matrix product per slab, on the input as one contiguous matrix: a strided input
