@@ -11,7 +11,7 @@ import torch
 from zo_sweep import records
 from zo_sweep.data.tasks import Example, load_task_spec
 from zo_sweep.train.loop import EncodedSplits, Run
-from zo_sweep.train.model import load_model
+from zo_sweep.train.model import load_model, load_run_model
 from zo_sweep.train.scoring import encode
 from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.trajectory import TRAJECTORY_FILE, Trajectory, main, replay
@@ -33,7 +33,7 @@ def _config(model_dir: Path, out_dir: Path, **overrides) -> TrainSettings:
 
 def _train(config: TrainSettings, stop_at: int | None = None) -> tuple[Run, torch.nn.Module]:
     """Run the loop on the tiny model; `stop_at`: stopped (like SIGTERM) when that step logs."""
-    model, tokenizer = load_model(config.model)
+    model, tokenizer = load_run_model(config, torch.device("cpu"))
     items = encode(tokenizer, EXAMPLES)
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,12 +84,15 @@ def test_final_model_is_saved_from_the_trajectory(tiny_model_dir: Path, tmp_path
     _assert_same_weights(rebuilt, trained)
 
 
-def test_stopped_run_goes_on_from_its_trajectory(tiny_model_dir: Path, tmp_path: Path) -> None:
-    whole, whole_model = _train(_config(tiny_model_dir, tmp_path / "whole"))
-    _train(_config(tiny_model_dir, tmp_path / "stopped"), stop_at=5)
+@pytest.mark.parametrize("dtype", ["auto", "bfloat16"])  # fp32 masters; bf16 weights
+def test_stopped_run_goes_on_from_its_trajectory(
+    tiny_model_dir: Path, tmp_path: Path, dtype: str
+) -> None:
+    whole, whole_model = _train(_config(tiny_model_dir, tmp_path / "whole", dtype=dtype))
+    _train(_config(tiny_model_dir, tmp_path / "stopped", dtype=dtype), stop_at=5)
     assert Trajectory.load(tmp_path / "stopped" / TRAJECTORY_FILE).steps == 5
 
-    resumed, resumed_model = _train(_config(tiny_model_dir, tmp_path / "stopped"))
+    resumed, resumed_model = _train(_config(tiny_model_dir, tmp_path / "stopped", dtype=dtype))
     _assert_same_weights(resumed_model, whole_model)
     timing = {"train_seconds", "seconds_per_step"}
     expected = {k: v for k, v in whole.outcome.as_dict().items() if k not in timing}
