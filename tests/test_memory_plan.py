@@ -138,7 +138,7 @@ def test_a_job_that_cannot_fit_is_refused_with_what_would(llama70b: Architecture
     shape = JobShape("zo", precision="fp32_masters")
     assert fit_problem("llama70b", llama70b, shape, GPU_80) == (
         "llama70b zo (fp32 masters): 268 GB over 1 GPU of 80 GB; use devices_per_job=8, "
-        "or the inference-memory option (138 GB, devices_per_job=4)"
+        "or the inference-memory option zo_weights=inference (138 GB, devices_per_job=4)"
     )
     fewer = JobShape("zo", precision="inference", devices=2)
     assert fit_problem("llama70b", llama70b, fewer, GPU_80) == (
@@ -176,7 +176,7 @@ def test_the_large_models_devices_per_job_fit_nodes_of_four_40gb_a100s(
     masters = JobShape("zo", precision="fp32_masters", devices=8)
     assert fit_problem("llama70b", llama70b, masters, A100_40) == (
         "llama70b zo (fp32 masters): 332 GB over 8 GPUs of 40 GB (41.5 GB each); "
-        "use devices_per_job=16, or the inference-memory option (217 GB)"
+        "use devices_per_job=16, or the inference-memory option zo_weights=inference (217 GB)"
     )
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from zo_sweep.data.tasks import Example
-from zo_sweep.train.mezo import ZerothOrderSGD, pack_groups
+from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.model import load_model, trainable_parameters
 from zo_sweep.train.scoring import collate, encode, training_loss
 
@@ -17,18 +17,11 @@ def make_params(seed: int = 0) -> list[torch.nn.Parameter]:
     return [torch.nn.Parameter(torch.randn(s, generator=generator)) for s in shapes]
 
 
-def test_groups_cover_every_value_once() -> None:
-    params = make_params()
-    groups = pack_groups(params, chunk=1000)
-    assert sum(p.numel() for g in groups for p in g) == sum(p.numel() for p in params)
-    assert all(sum(p.numel() for p in g) <= 1000 for g in groups)
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_lr_zero_restores_parameters(workers: int) -> None:
     params = make_params()
     before = [p.detach().clone() for p in params]
-    optimizer = ZerothOrderSGD(params, lr=0.0, eps=1e-2, chunk=500, workers=workers)
+    optimizer = ZerothOrderSGD(params, lr=0.0, eps=1e-2, block_size=500, workers=workers)
     for seed in range(3):
         optimizer.step(lambda: sum((p**2).sum() for p in params), seed=seed)
     for old, new in zip(before, params, strict=True):
@@ -37,14 +30,14 @@ def test_lr_zero_restores_parameters(workers: int) -> None:
 
 def test_half_precision_parameters_are_refused() -> None:
     params = [torch.nn.Parameter(torch.zeros(4, dtype=torch.bfloat16))]
-    with pytest.raises(ValueError, match="fp32 master weights"):
+    with pytest.raises(ValueError, match="fp32 master weights train here"):
         ZerothOrderSGD(params, lr=1e-6, eps=1e-3)
 
 
 def test_every_parameter_moves_by_the_same_noise() -> None:
     params = make_params()
     before = [p.detach().clone() for p in params]
-    optimizer = ZerothOrderSGD(params, lr=0.1, eps=1e-3, chunk=500)
+    optimizer = ZerothOrderSGD(params, lr=0.1, eps=1e-3, block_size=500)
     result = optimizer.step(lambda: sum((p**2).sum() for p in params), seed=7)
     noise = optimizer.noise_like_parameters(seed=7)
     flat_noise = torch.cat([z.view(-1) for z in noise])
@@ -62,7 +55,7 @@ def test_projected_gradient_matches_directional_derivative() -> None:
 
     # A central difference is exact on a quadratic, so only float rounding separates the two;
     # a large eps keeps that rounding (ulp of the loss / 2 eps) far below the tolerance.
-    optimizer = ZerothOrderSGD(params, lr=0.0, eps=0.1, chunk=500)
+    optimizer = ZerothOrderSGD(params, lr=0.0, eps=0.1, block_size=500)
     noise = torch.cat([z.view(-1) for z in optimizer.noise_like_parameters(seed=3)])
     grads = torch.autograd.grad(loss(), params)
     true_directional = float(torch.dot(torch.cat([g.view(-1) for g in grads]), noise))
@@ -109,7 +102,7 @@ def test_several_perturbations_apply_the_mean_of_their_updates() -> None:
 
     lr = 1e-3
     # A central difference is exact on a quadratic; a large eps keeps float rounding small.
-    optimizer = ZerothOrderSGD(params, lr=lr, eps=0.1, num_perturbations=2, chunk=500)
+    optimizer = ZerothOrderSGD(params, lr=lr, eps=0.1, num_perturbations=2, block_size=500)
     optimizer.step(loss, seed=5)
     expected = torch.zeros_like(before)
     for perturbation_seed in (10, 11):  # step seed * num_perturbations + k
@@ -178,8 +171,8 @@ def test_replaying_the_updates_gives_the_trained_weights_bit_for_bit() -> None:
     def loss() -> torch.Tensor:
         return sum(((p - t) ** 2).sum() for p, t in zip(trained, target, strict=True))
 
-    optimizer = ZerothOrderSGD(trained, lr=1e-3, eps=1e-3, weight_decay=0.1, chunk=500)
-    replay = ZerothOrderSGD(replayed, lr=1e-3, eps=1e-3, weight_decay=0.1, chunk=500)
+    optimizer = ZerothOrderSGD(trained, lr=1e-3, eps=1e-3, weight_decay=0.1, block_size=500)
+    replay = ZerothOrderSGD(replayed, lr=1e-3, eps=1e-3, weight_decay=0.1, block_size=500)
     updates = [u for seed in range(5) for u in optimizer.step(loss, seed=seed).updates]
     for update in updates:
         replay.apply_update(update.seed, update.coefficient, update.shrink)

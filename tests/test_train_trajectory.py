@@ -11,11 +11,11 @@ import torch
 from zo_sweep import records
 from zo_sweep.data.tasks import Example, load_task_spec
 from zo_sweep.train.loop import EncodedSplits, Run
-from zo_sweep.train.mezo import ZerothOrderSGD
-from zo_sweep.train.model import load_model, trainable_parameters
+from zo_sweep.train.model import load_model, load_run_model
 from zo_sweep.train.scoring import encode
 from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.trajectory import TRAJECTORY_FILE, Trajectory, main, replay
+from zo_sweep.train.zo_weights import make_zo_optimizer
 
 EXAMPLES = [
     Example(f"The film was {word}. It was", [" bad", " good"], label)
@@ -33,7 +33,7 @@ def _config(model_dir: Path, out_dir: Path, **overrides) -> TrainSettings:
 
 def _train(config: TrainSettings, stop_at: int | None = None) -> tuple[Run, torch.nn.Module]:
     """Run the loop on the tiny model; `stop_at`: stopped (like SIGTERM) when that step logs."""
-    model, tokenizer = load_model(config.model)
+    model, tokenizer = load_run_model(config, torch.device("cpu"))
     items = encode(tokenizer, EXAMPLES)
     out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -71,11 +71,7 @@ def test_replayed_model_equals_the_trained_one_bit_for_bit(
     assert not all(
         torch.equal(a, b) for a, b in zip(base.parameters(), trained.parameters(), strict=True)
     )
-    optimizer = ZerothOrderSGD(
-        trainable_parameters(base), lr=config.lr, eps=config.eps, weight_decay=wd,
-        num_perturbations=n_perturb,
-    )  # fmt: skip
-    replay(optimizer, trajectory, 0, trajectory.steps)
+    replay(make_zo_optimizer(base, config), trajectory, 0, trajectory.steps)
     _assert_same_weights(base, trained)
 
 
@@ -88,12 +84,15 @@ def test_final_model_is_saved_from_the_trajectory(tiny_model_dir: Path, tmp_path
     _assert_same_weights(rebuilt, trained)
 
 
-def test_stopped_run_goes_on_from_its_trajectory(tiny_model_dir: Path, tmp_path: Path) -> None:
-    whole, whole_model = _train(_config(tiny_model_dir, tmp_path / "whole"))
-    _train(_config(tiny_model_dir, tmp_path / "stopped"), stop_at=5)
+@pytest.mark.parametrize("dtype", ["auto", "bfloat16"])  # fp32 masters; bf16 weights
+def test_stopped_run_goes_on_from_its_trajectory(
+    tiny_model_dir: Path, tmp_path: Path, dtype: str
+) -> None:
+    whole, whole_model = _train(_config(tiny_model_dir, tmp_path / "whole", dtype=dtype))
+    _train(_config(tiny_model_dir, tmp_path / "stopped", dtype=dtype), stop_at=5)
     assert Trajectory.load(tmp_path / "stopped" / TRAJECTORY_FILE).steps == 5
 
-    resumed, resumed_model = _train(_config(tiny_model_dir, tmp_path / "stopped"))
+    resumed, resumed_model = _train(_config(tiny_model_dir, tmp_path / "stopped", dtype=dtype))
     _assert_same_weights(resumed_model, whole_model)
     timing = {"train_seconds", "seconds_per_step"}
     expected = {k: v for k, v in whole.outcome.as_dict().items() if k not in timing}

@@ -18,7 +18,7 @@ from zo_sweep.bench.planned import plan_ratios, planned_peaks
 from zo_sweep.bench.precision import measure_precision
 from zo_sweep.bench.report import as_json, headline, render
 from zo_sweep.bench.startup import measure_startup
-from zo_sweep.bench.steps import measure_steps
+from zo_sweep.bench.steps import designs, measure_steps
 from zo_sweep.bench.workload import (
     EVAL_TASKS,
     STEP_TASKS,
@@ -34,11 +34,10 @@ from zo_sweep.train.errors import ModelNotFound
 from zo_sweep.train.model import pick_device, pick_dtype, trainable_parameters
 
 PARTS = ("precision", "steps", "eval", "memory", "startup")
+# A smoke run: its timings say little at this size. Memory and startup start fresh processes,
+# whose imports alone take many seconds.
 TINY_SKIPS = ("memory", "startup")
-TINY_ROUNDS, TINY_EVAL = (
-    3,
-    16,
-)  # a smoke run: its timings say little at this size  # fresh processes: their imports alone take many seconds
+TINY_ROUNDS, TINY_EVAL, TINY_KEPT = 3, 16, 10
 
 
 def log(message: str) -> None:
@@ -68,6 +67,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--restore-steps", type=int, default=BenchConfig.restore_steps)
     parser.add_argument(
+        "--kept-steps", type=int, help=f"steps of the update-kept figure ({BenchConfig.kept_steps})"
+    )
+    parser.add_argument(
         "--skip",
         nargs="*",
         choices=PARTS,
@@ -77,7 +79,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for name in ("batch_size", "rounds", "eval_examples", "eval_batch_size", "restore_steps"):
+    for name in (
+        "batch_size", "rounds", "eval_examples", "eval_batch_size", "restore_steps", "kept_steps"
+    ):  # fmt: skip
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.device not in ("auto", "cpu") and not args.device.startswith("cuda"):
@@ -98,6 +102,7 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
         eval_examples=args.eval_examples or (TINY_EVAL if args.tiny else BenchConfig.eval_examples),
         eval_batch_size=args.eval_batch_size,
         restore_steps=args.restore_steps,
+        kept_steps=args.kept_steps or (TINY_KEPT if args.tiny else BenchConfig.kept_steps),
         skip=tuple(args.skip if args.skip is not None else TINY_SKIPS if args.tiny else ()),
     )
 
@@ -114,7 +119,10 @@ def run(config: BenchConfig, scratch: Path) -> dict:
         batch_size=config.batch_size, eval_batch_size=config.eval_bs, rounds=config.rounds
     )
     if "precision" not in config.skip:
-        log(f"bf16 precision: one lr={config.lr:g} step, {config.restore_steps} lr=0 steps")
+        log(
+            f"bf16 precision: {config.kept_steps} lr={config.lr:g} steps, "
+            f"{config.restore_steps} lr=0 steps"
+        )
         precision = measure_precision(path, config)
         result.update(precision)
     log(f"loading {path} on {device}")
@@ -128,12 +136,17 @@ def run(config: BenchConfig, scratch: Path) -> dict:
         "dtype": str(pick_dtype(config.dtype, device)).removeprefix("torch."),
     }
     if "steps" not in config.skip:
-        log(f"MeZO steps on {', '.join(STEP_TASKS)} batches, {config.rounds} rounds")
+        timed = designs(path, model, config)
+        log(
+            f"MeZO steps ({', '.join(d.name for d in timed)}, reference) on "
+            f"{', '.join(STEP_TASKS)} batches, {config.rounds} rounds"
+        )
         batches = [
             task_batch(tokenizer, task, config.batch_size, config.seed) for task in STEP_TASKS
         ]
-        times, ratios = measure_steps(model, tokenizer.pad_token_id, batches, config, device)
+        times, ratios = measure_steps(timed, tokenizer.pad_token_id, batches, config, device)
         result.update(times=times, step_ratios=ratios, **headline(ratios))
+        del timed
     if "eval" not in config.skip:
         log(
             f"evaluation on {', '.join(EVAL_TASKS)}, {config.eval_examples} examples each, "
@@ -147,9 +160,10 @@ def run(config: BenchConfig, scratch: Path) -> dict:
     del model
     if "memory" not in config.skip:
         peaks = measure_peaks(path, config, log)
-        result.update(peak_memory_mib=peaks, **memory_ratios(peaks))
+        mib = {probe: figures["peak_mib"] for probe, figures in peaks.items()}
+        result.update(peak_memory_mib=mib, **memory_ratios(peaks))
         planned = planned_peaks(path, config, tokenizer)
-        result.update(planned_memory_mib=planned, **plan_ratios(peaks, planned))
+        result.update(planned_memory_mib=planned, **plan_ratios(mib, planned))
     if "startup" not in config.skip:
         log("where a one-step job's time goes (the trainer alone, then a one-job sweep)")
         result["startup_seconds"] = measure_startup(path, scratch, sweep=not config.tiny)
@@ -167,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = BenchConfig(**{**json.loads(settings), "skip": ()})
             if config.tiny:
                 torch.set_num_threads(1)
-            print(json.dumps({"peak_mib": run_probe(probe, path, config)}))
+            print(json.dumps(run_probe(probe, path, config)))
             return 0
         config = config_from(args)
         with tempfile.TemporaryDirectory(prefix="zo_bench_") as scratch:

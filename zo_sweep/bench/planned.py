@@ -13,7 +13,7 @@ import dataclasses
 from zo_sweep.bench.workload import BenchConfig, task_batch
 from zo_sweep.train.architecture import model_architecture
 from zo_sweep.train.gpu_fit import job_shape
-from zo_sweep.train.memory_plan import FP32_MASTERS, plan_memory
+from zo_sweep.train.memory_plan import plan_memory
 from zo_sweep.train.model import pick_device
 
 # The probes that run a trainer's step, with the settings that make each method.
@@ -40,7 +40,6 @@ def planned_peaks(path: str, config: BenchConfig, tokenizer) -> dict[str, float]
         )
         shape = job_shape(
             settings,
-            precision=FP32_MASTERS,  # what the probes' MeZO holds
             candidates=1 if single else max(len(item.candidates) for item in items),
             candidate_tokens=1 if single else max(len(c) for i in items for c in i.candidates),
         )

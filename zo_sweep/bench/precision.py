@@ -1,54 +1,100 @@
-"""Does MeZO keep its updates and restore its weights in half precision? Measured with the
-trainer's bf16 set-up (fp32 master weights, bf16 forward) and its optimizer."""
+"""Does MeZO keep its updates and leave no drift in half precision? Measured on the trainer's
+default for a bf16 forward (`zo_weights=inference`: bf16 weights, perturbed in the forward,
+updates rounded stochastically) with its own optimizer.
+
+- update kept: over `kept_steps` real steps on an SST-2 batch, each step's
+  <actual change, intended change> / |intended change|^2, where the intended change is the
+  step's update in exact arithmetic; its mean, with the spread of the steps. For the record,
+  the same share for the same updates rounded to the nearest bf16 value, as a bf16 model
+  updated in place keeps them.
+- restore drift: the weights after `restore_steps` steps at lr 0, against before. The steps run
+  real forwards (on a one-example batch: the forwards' perturbation is what could drift, and
+  it does not depend on the batch's size).
+"""
 
 from __future__ import annotations
 
+import statistics
+import sys
+
 import torch
+from tqdm import tqdm
 
+from zo_sweep.bench.timing import Spread
 from zo_sweep.bench.workload import BenchConfig, load, loss_closure, task_batch
-from zo_sweep.train.mezo import ZerothOrderSGD
-from zo_sweep.train.model import trainable_parameters
+from zo_sweep.train.noise import noise_of
+from zo_sweep.train.spsa import SPSA, Update
+from zo_sweep.train.zo_weights import make_zo_optimizer
 
 
-def flat(params: list[torch.Tensor]) -> torch.Tensor:
-    return torch.cat([p.detach().reshape(-1) for p in params])
-
-
-def projection(actual: torch.Tensor, intended: torch.Tensor) -> float:
-    """<actual, intended> / |intended|^2: the share of the intended change that happened."""
-    return float(torch.dot(actual.double(), intended.double()) / intended.double().square().sum())
-
-
-def measure_precision(path: str, config: BenchConfig) -> dict[str, float]:
-    model, tokenizer = load(path, config, dtype="bfloat16")
-    params = trainable_parameters(model)
+def measure_precision(path: str, config: BenchConfig) -> dict:
+    settings = {"dtype": "bfloat16", "zo_weights": "inference"}
+    model, tokenizer = load(path, config, **settings)
+    pad_id = tokenizer.pad_token_id
+    optimizer = make_zo_optimizer(model, config.train_config(**settings))
     loss = loss_closure(
-        model, task_batch(tokenizer, "sst2", config.batch_size, config.seed), tokenizer.pad_token_id
+        model, task_batch(tokenizer, "sst2", config.batch_size, config.seed), pad_id
     )
-    optimizer = ZerothOrderSGD(params, lr=config.lr, eps=config.eps)
-    before = flat(params).clone()
-    step = optimizer.step(loss, seed=config.seed)
-    intended = torch.zeros_like(before)
-    for update in step.updates:
-        noise = torch.cat([z.reshape(-1) for z in optimizer.noise_like_parameters(update.seed)])
-        intended.add_(noise, alpha=update.coefficient)
-        del noise
-    kept = projection(flat(params) - before, intended)
-    # For the record: the same update written into bf16 weights, as a bf16 model stores it.
-    stored = before.bfloat16()
-    in_bf16 = (stored + intended.bfloat16()).float() - stored.float()
-    kept_in_bf16 = projection(in_bf16, intended)
-    del stored, in_bf16, intended
-    # The restore is what lr = 0 leaves: perturbation passes only, so any loss will do.
+    kept, nearest, grads = [], [], []
+    for step in tqdm(range(config.kept_steps), desc="update kept", file=sys.stderr, leave=False):
+        before = [param.detach().clone() for param, _ in optimizer.keys]
+        outcome = optimizer.step(loss, seed=config.seed * 1_000_003 + step)
+        shares = kept_shares(optimizer, before, outcome.updates)
+        kept.append(shares[0])
+        nearest.append(shares[1])
+        grads.append(abs(outcome.projected_grad))
+        del before
+    one_example = loss_closure(model, task_batch(tokenizer, "sst2", 1, config.seed), pad_id)
     optimizer.lr = 0.0
-    start = flat(params).clone()
-    for seed in range(config.restore_steps):
-        optimizer.step(lambda: 0.0, seed=seed)
-    drift = float((flat(params) - start).norm() / start.norm())
+    start = [param.detach().clone() for param, _ in optimizer.keys]
+    for seed in tqdm(range(config.restore_steps), desc="lr=0", file=sys.stderr, leave=False):
+        optimizer.step(one_example, seed=seed)
+    drift = distance(optimizer, start)
     return {
-        "mezo_update_kept": kept,
+        "mezo_update_kept": statistics.mean(kept),
+        "mezo_update_kept_steps": Spread.of(kept),
+        "mezo_update_kept_std": statistics.stdev(kept) if len(kept) > 1 else 0.0,
+        "bf16_weights_update_kept": statistics.mean(nearest),
         "restore_drift": drift,
-        "bf16_weights_update_kept": kept_in_bf16,
+        "restore_bits_changed": changed_values(optimizer, start),
+        "kept_steps": config.kept_steps,
         "restore_steps": config.restore_steps,
-        "projected_grad": step.projected_grad,
+        "abs_projected_grad": Spread.of(grads),
     }
+
+
+def kept_shares(
+    optimizer: SPSA, before: list[torch.Tensor], updates: tuple[Update, ...]
+) -> tuple[float, float]:
+    """The step's <actual, intended> / |intended|^2, and the same for the intended change
+    rounded to the nearest bf16 value; parameter by parameter, in float64."""
+    dot = nearest_dot = norm = 0.0
+    shrink = sum(update.shrink for update in updates)
+    for (param, key), old in zip(optimizer.keys, before, strict=True):
+        start = old.double()
+        intended = -shrink * start
+        for update in updates:
+            noise = noise_of(param, key, update.seed, optimizer.block_size)
+            intended += update.coefficient * noise.double()
+        actual = param.detach().double() - start
+        to_nearest = (start + intended).to(param.dtype).double() - start
+        dot += float((actual * intended).sum())
+        nearest_dot += float((to_nearest * intended).sum())
+        norm += float(intended.square().sum())
+    return dot / norm, nearest_dot / norm
+
+
+def distance(optimizer: SPSA, start: list[torch.Tensor]) -> float:
+    """|weights - start| / |start| over every trainable weight."""
+    change = total = 0.0
+    for (param, _), old in zip(optimizer.keys, start, strict=True):
+        change += float((param.detach().double() - old.double()).square().sum())
+        total += float(old.double().square().sum())
+    return (change / total) ** 0.5
+
+
+def changed_values(optimizer: SPSA, start: list[torch.Tensor]) -> int:
+    return sum(
+        int((param.detach() != old).sum())
+        for (param, _), old in zip(optimizer.keys, start, strict=True)
+    )

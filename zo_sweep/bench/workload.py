@@ -11,7 +11,7 @@ import torch
 from zo_sweep.data import load_splits
 from zo_sweep.data.tasks import TaskSpec
 from zo_sweep.random_llama import build_random_llama
-from zo_sweep.train.model import add_lora, load_model
+from zo_sweep.train.model import load_model, load_run_model, pick_device, pick_dtype
 from zo_sweep.train.scoring import Encoded, collate, encode, training_loss
 from zo_sweep.train.settings import TrainSettings
 
@@ -34,6 +34,7 @@ class BenchConfig:
     eval_examples: int = 32
     eval_batch_size: int | None = None  # examples per evaluation batch; None: the trainer's
     restore_steps: int = 200
+    kept_steps: int = 100
     seed: int = 0
     skip: tuple[str, ...] = field(default_factory=tuple)  # parts left out: memory, startup, ...
 
@@ -43,8 +44,14 @@ class BenchConfig:
 
     def train_config(self, **settings) -> TrainSettings:
         """The trainer's settings for a step of this benchmark."""
-        base = {"lr": self.lr, "eps": self.eps, "bs": self.batch_size, "seed": self.seed}
+        base = {"lr": self.lr, "eps": self.eps, "bs": self.batch_size, "seed": self.seed,
+                "device": self.device, "dtype": self.dtype}  # fmt: skip
         return TrainSettings(**{**base, **settings})
+
+    @property
+    def half(self) -> bool:
+        """Whether the forward runs in bf16 or fp16 (where MeZO's two weight options differ)."""
+        return pick_dtype(self.dtype, pick_device(self.device)) != torch.float32
 
 
 @dataclass(frozen=True)
@@ -64,18 +71,18 @@ def model_path(config: BenchConfig, scratch: Path) -> str:
     return config.model
 
 
-def load(path: str, config: BenchConfig, *, dtype: str | None = None, lora: bool = False):
-    """The trainer's model (its device, dtype and LoRA set-up), in eval mode as MeZO runs it."""
-    model, tokenizer = load_model(path, dtype or config.dtype, config.device, lora=lora)
-    if lora:
-        settings = config.train_config(mode="lora")
-        model = add_lora(
-            model,
-            rank=settings.rank,
-            alpha=settings.alpha,
-            dropout=0.0,
-            targets=settings.targets,
-        )
+def load(path: str, config: BenchConfig, **settings):
+    """The trainer's model as a run with these settings loads it (its device, dtype, where its
+    trainable weights live, LoRA), in eval mode as MeZO runs it."""
+    run = config.train_config(model=path, lora_dropout=0.0, **settings)
+    model, tokenizer = load_run_model(run, pick_device(run.device))
+    model.eval()
+    return model, tokenizer
+
+
+def load_inference(path: str, config: BenchConfig, dtype: str | None = None):
+    """The model as inference holds it: every weight in the forward's dtype."""
+    model, tokenizer = load_model(path, dtype or config.dtype, config.device, masters=False)
     model.eval()
     return model, tokenizer
 

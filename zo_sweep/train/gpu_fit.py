@@ -7,7 +7,7 @@ as GPUs are sold (a 40 GB A100 has 40960 MiB) and as torch reports them.
 How a sweep uses it, per job, before any job starts (`settings`: the job's TrainSettings):
 
     architecture = model_architecture(settings.model, params=model_node.get("params"))
-    shape = job_shape(settings, devices=cfg.devices_per_job, precision=...)
+    shape = job_shape(settings, devices=cfg.devices_per_job)
     plan = plan_memory(architecture, shape)           # None architecture: nothing to plan
     gpu, source = planning_gpu_bytes(cfg.gpu_memory_gb)
     problem = fit_problem(name, architecture, shape, gpu)    # one line, or None
@@ -46,12 +46,13 @@ def job_shape(
     settings: TrainSettings,
     *,
     devices: int = 1,
-    precision: str = FP32_MASTERS,
+    precision: str | None = None,
     candidates: int = 1,
     candidate_tokens: int = 1,
 ) -> JobShape:
     """A job's shape from its trainer settings. `dtype: auto` is planned as the trainer runs it:
-    bf16 on a GPU, fp32 on the CPU (`device=cpu`)."""
+    bf16 on a GPU, fp32 on the CPU (`device=cpu`). MeZO's precision is the job's `zo_weights`
+    unless `precision` names another."""
     device_type = "cpu" if settings.device == "cpu" else "cuda"
     dtype = settings.dtype
     if dtype == "auto":
@@ -59,7 +60,7 @@ def job_shape(
     return JobShape(
         method=settings.method,
         dtype=dtype,
-        precision=precision,
+        precision=precision or settings.zo_weights,
         batch=settings.bs,
         candidates=candidates,
         candidate_tokens=candidate_tokens,
@@ -96,8 +97,8 @@ def fit_problem(
     name: str, architecture: Architecture, shape: JobShape, gpu_bytes: float
 ) -> str | None:
     """None if the job fits its GPUs; else one line that says what would, e.g.
-    `llama70b zo (fp32 masters): 282 GB over 1 GPU of 80 GB; use devices_per_job=4, or the
-    inference-memory option (141 GB)`."""
+    `llama70b zo (fp32 masters): 282 GB over 1 GPU of 80 GB; use devices_per_job=4, or
+    the inference-memory option zo_weights=inference (141 GB)`."""
     if shape.device_type != "cuda":
         return None
     plan = plan_memory(architecture, shape)
@@ -125,7 +126,7 @@ def _inference_option(architecture: Architecture, shape: JobShape, gpu_bytes: fl
     """MeZO with weights in the forward's dtype: its size, and its devices if it needs more."""
     lighter = dataclasses.replace(shape, precision=INFERENCE)
     plan = plan_memory(architecture, lighter)
-    option = f"the inference-memory option ({gb(plan.total)} GB"
+    option = f"the inference-memory option zo_weights=inference ({gb(plan.total)} GB"
     if not fits(plan, gpu_bytes):
         needed = devices_needed(architecture, lighter, gpu_bytes)
         option += f", devices_per_job={needed}" if needed else ""

@@ -30,9 +30,9 @@ import math
 from dataclasses import dataclass
 
 from zo_sweep.train.architecture import Architecture
+from zo_sweep.train.settings import FP32_MASTERS, INFERENCE
 
 METHODS = ("zo", "zo_lora", "fo_full", "fo_lora")
-INFERENCE, FP32_MASTERS = "inference", "fp32_masters"
 PRECISIONS = {INFERENCE: "inference memory", FP32_MASTERS: "fp32 masters"}
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 FP32 = 4

@@ -1,11 +1,14 @@
 """Loading a causal LM and its tokenizer, and wrapping it with LoRA adapters.
 
-Precision: trainable weights are always fp32 master weights, so that no update is lost to
-rounding (a MeZO update at lr 1e-6 is a thousand times below bf16's resolution). The forward
-runs in the run's dtype: in bf16 or fp16 it runs under autocast, which casts each fp32 weight
-to half precision as the layer uses it. Frozen weights (the base model under LoRA adapters) are
-stored in the forward's dtype, so LoRA runs keep inference's memory. docs/performance.md gives
-the memory of each option.
+Precision. The forward runs in the run's dtype. Where the weights that train are stored is
+MeZO's `zo_weights` setting (zo_sweep.train.zo_weights):
+- in the forward's dtype (`masters=False`: MeZO's default, the memory of inference): every
+  weight is bf16 or fp16 and the forward runs as inference runs;
+- as fp32 master weights (`masters=True`: first-order training, and MeZO's `fp32_masters`):
+  in a bf16 or fp16 run the forward runs under autocast, which casts each fp32 weight to half
+  precision as the layer uses it.
+Frozen weights (the base model under LoRA adapters) are always stored in the forward's dtype,
+so LoRA runs keep inference's memory. docs/performance.md gives the memory of each option.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 from zo_sweep import embedded
 from zo_sweep.errors import ConfigError, first_line
 from zo_sweep.train.errors import ModelNotFound
+from zo_sweep.train.zo_weights import trains_in_forward_dtype
 
 if TYPE_CHECKING:
     from zo_sweep.train.settings import TrainSettings
@@ -43,10 +47,11 @@ def pick_dtype(dtype: str | None, device: torch.device) -> torch.dtype:
     return DTYPES[dtype]
 
 
-def storage_dtype(compute: torch.dtype, *, lora: bool) -> torch.dtype:
-    """Weights every parameter of the model is loaded in: fp32 masters when all of them train,
-    the forward's dtype when only adapters do (the frozen base never changes)."""
-    return compute if lora else torch.float32
+def storage_dtype(compute: torch.dtype, *, lora: bool, masters: bool = True) -> torch.dtype:
+    """Weights every parameter of the model is loaded in: fp32 masters when all of them train
+    as masters, the forward's dtype when they do not or when only adapters train (the frozen
+    base never changes)."""
+    return torch.float32 if masters and not lora else compute
 
 
 def autocast_forward(model: torch.nn.Module, compute: torch.dtype) -> None:
@@ -106,11 +111,14 @@ def load_model(
     device: str | torch.device | None = None,
     *,
     lora: bool = False,
+    masters: bool = True,
     sharded: bool = False,
 ) -> tuple[PreTrainedModel, AutoTokenizer]:
     """A causal LM (SDPA attention, cache off) on `device`, its forward in `dtype` (fp32 master
     weights, see the module's note), and its tokenizer with a pad token. `lora`: only adapters
-    will train, so the base weights are kept in the forward's dtype. `sharded`: the model stays
+    will train, so the base weights are kept in the forward's dtype. `masters`: what trains is
+    held as fp32 master weights (see the module's note); False: every weight in the forward's
+    dtype, as inference holds it. `sharded`: the model stays
     on the CPU, to be sharded onto `device` (sharding.py), whose FSDP2 policy then runs the
     forward in `dtype` instead of autocast."""
     device = pick_device(device)
@@ -119,7 +127,9 @@ def load_model(
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(
-            source, dtype=storage_dtype(compute, lora=lora), attn_implementation="sdpa"
+            source,
+            dtype=storage_dtype(compute, lora=lora, masters=masters),
+            attn_implementation="sdpa",
         )
     except (OSError, ValueError) as err:
         raise ModelNotFound(_not_found_message(model_id, err)) from err
@@ -129,7 +139,8 @@ def load_model(
     model.config.use_cache = False
     if not sharded:
         model = model.to(device)
-        autocast_forward(model, compute)
+        if masters:
+            autocast_forward(model, compute)
     return model, tokenizer
 
 
@@ -149,8 +160,10 @@ def add_lora(
     alpha: float,
     dropout: float,
     targets: list[str] | str,
+    masters: bool = True,
 ) -> PreTrainedModel:
-    """Freeze the base model and add trainable LoRA adapters on `targets` (peft)."""
+    """Freeze the base model and add trainable LoRA adapters on `targets` (peft): fp32 master
+    weights, or (`masters=False`) in the base model's dtype."""
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(
@@ -166,8 +179,9 @@ def add_lora(
         raise ConfigError(
             f"LORA_TARGETS={targets} do not fit this model: {first_line(err)}"
         ) from err
+    dtype = torch.float32 if masters else next(model.parameters()).dtype
     for param in trainable_parameters(model):
-        param.data = param.data.float()  # adapters are master weights; set before any optimizer
+        param.data = param.data.to(dtype)  # set before any optimizer holds the parameter
     return model
 
 
@@ -183,8 +197,14 @@ def load_run_model(
     The run itself and a rebuild of it from its trajectory load it here, so both start from the
     same weights in the same precision.
     """
+    masters = not trains_in_forward_dtype(settings, pick_dtype(settings.dtype, device))
     model, tokenizer = load_model(
-        settings.model, settings.dtype, device, lora=settings.lora, sharded=sharded
+        settings.model,
+        settings.dtype,
+        device,
+        lora=settings.lora,
+        masters=masters,
+        sharded=sharded,
     )
     if settings.lora:
         model = add_lora(
@@ -193,5 +213,6 @@ def load_run_model(
             alpha=settings.alpha,
             dropout=settings.lora_dropout,
             targets=settings.targets,
+            masters=masters,
         )
     return model, tokenizer

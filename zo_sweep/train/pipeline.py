@@ -27,6 +27,7 @@ from zo_sweep.train.sharding import shard_model
 from zo_sweep.train.steppers import check_ranks
 from zo_sweep.train.tracker_stores import OUTPUT_DIR_TAG
 from zo_sweep.train.trackers import Tracker, open_tracker
+from zo_sweep.train.zo_weights import held_as
 
 
 def hparams(config: TrainSettings) -> dict:
@@ -124,6 +125,8 @@ def _train(
         "trainer": config.trainer,
         "mode": config.mode,
         "method": config.method,
+        # How MeZO held the weights it trained (the setting resolved: fp32 forwards keep fp32).
+        "zo_weights": held_as(model) if config.trainer == "zo" else None,
         "model": config.model_name or config.model,
         "model_path": config.model,
         "task": splits.task.name,

@@ -39,6 +39,9 @@ RUN_CONTROL = "run control"  # where and how the job runs: output folder, GPUs, 
 LOGGING = "logging"  # where it is logged besides its folder: the experiment tracker
 ROLES = (TRAINING, INPUT, RUN_CONTROL, LOGGING)
 
+# MeZO's two ways to hold its weights under a half-precision forward (zo_sweep.train.zo_weights).
+INFERENCE, FP32_MASTERS = "inference", "fp32_masters"
+
 
 def setting(
     default: Any,
@@ -100,6 +103,14 @@ class Hyperparameters:
         "constant", "LR_SCHEDULER", "learning-rate schedule", choices=("constant", "linear")
     )
     n_perturb: int = setting(1, "N_PERTURB", "MeZO perturbations averaged per step", minimum=1)
+    zo_weights: str = setting(
+        INFERENCE,
+        "ZO_WEIGHTS",
+        "MeZO's trainable weights under a bf16 or fp16 forward: inference (kept in that dtype, "
+        "perturbed as each layer runs, updates rounded stochastically) or fp32_masters (fp32 "
+        "copies on an exact grid: twice the memory); an fp32 forward keeps fp32 weights",
+        choices=(INFERENCE, FP32_MASTERS),
+    )
     checkpoint_steps: int = setting(
         500,
         "CHECKPOINT_STEPS",

@@ -27,11 +27,11 @@ import torch
 
 from zo_sweep.errors import ConfigError
 from zo_sweep.train.distributed import Ranks
-from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.model import trainable_parameters
 from zo_sweep.train.scoring import Encoded, collate, loss_count, training_loss
 from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.trajectory import Trajectory
+from zo_sweep.train.zo_weights import make_zo_optimizer
 
 
 class Stepper(Protocol):
@@ -50,13 +50,7 @@ class ZerothOrderStepper:
         self.device = next(model.parameters()).device
         # Dropout would make the + and - passes see different networks: SPSA needs eval mode.
         model.eval()
-        self.optimizer = ZerothOrderSGD(
-            trainable_parameters(model),
-            lr=config.lr,
-            eps=config.eps,
-            weight_decay=config.wd,
-            num_perturbations=config.n_perturb,
-        )
+        self.optimizer = make_zo_optimizer(model, config)
         self.trajectory: Trajectory | None = None  # when set, every step is recorded in it
 
     def set_lr(self, lr: float) -> None:

@@ -1,12 +1,14 @@
 """A MeZO run's whole trajectory, small enough to checkpoint often and to stand for its model.
 
-Every change MeZO makes to the weights is an update `theta <- theta + c z(seed) - s theta` on
-the optimizer's grid (`ZerothOrderSGD.apply_update`), and a step's updates follow from three
-numbers: its noise seed, its projected gradient(s) and its learning rate
-(`ZerothOrderSGD.step_updates`). A run of 20,000 steps is therefore a file of a few hundred KB
+Every change MeZO makes to the weights is a step's update `theta <- theta + c z(seed) - s theta`
+(`apply_updates` of either optimizer: on the exact grid of fp32 masters, or stochastically
+rounded into bf16 weights with random numbers drawn from the step's seed), and a step's updates
+follow from three numbers: its noise seed, its projected gradient(s) and its learning rate
+(`step_updates`). A run of 20,000 steps is therefore a file of a few hundred KB
 (`trajectory.npz` in the run's directory), and the base weights plus that file rebuild the
 weights of any step, bit for bit, by replaying the updates: noise draws only, no forward pass.
-The perturbations need no replay: on the grid, +eps z, -2 eps z, +eps z come back exactly.
+The perturbations need no replay: they leave the weights as they found them (on the grid,
++eps z, -2 eps z, +eps z come back exactly; in bf16, the stored weights are never perturbed).
 
 The trainer saves the trajectory every `checkpoint_steps` steps and when it is stopped
 (SIGTERM: a SLURM preemption or time limit, a job timeout); a run started in a directory that
@@ -34,9 +36,11 @@ from zo_sweep.records import TRAJECTORY_FILE
 from zo_sweep.train.settings import TrainSettings
 
 if TYPE_CHECKING:
-    from zo_sweep.train.mezo import ZerothOrderSGD
+    from zo_sweep.train.spsa import SPSA
 
-FORMAT_VERSION = 1
+# 2: the noise is keyed by parameter name and row (zo_sweep.train.noise); a trajectory of
+# format 1 drew other noise, so it replays to other weights and is not resumed.
+FORMAT_VERSION = 2
 # Settings that change what or how a run logs, not the weights it reaches: a run may go on
 # from a trajectory recorded under other values of these.
 NOT_IDENTITY = (
@@ -138,7 +142,7 @@ def load_matching(directory: Path, config: TrainSettings) -> Trajectory | None:
     return trajectory
 
 
-def replay(optimizer: ZerothOrderSGD, trajectory: Trajectory, start: int, stop: int) -> None:
+def replay(optimizer: SPSA, trajectory: Trajectory, start: int, stop: int) -> None:
     """Apply steps start+1 .. stop of the trajectory to the optimizer's parameters."""
     for index in range(start, stop):
         replay_step(
@@ -146,18 +150,17 @@ def replay(optimizer: ZerothOrderSGD, trajectory: Trajectory, start: int, stop: 
         )
 
 
-def replay_step(optimizer: ZerothOrderSGD, seed: int, grads: Sequence[float], lr: float) -> None:
-    """One step's updates again; its perturbations need no replay (they restore exactly)."""
-    for update in optimizer.step_updates(seed, grads, lr):
-        optimizer.apply_update(update.seed, update.coefficient, update.shrink)
+def replay_step(optimizer: SPSA, seed: int, grads: Sequence[float], lr: float) -> None:
+    """One step's updates again; its perturbations need no replay (they leave no trace)."""
+    optimizer.apply_updates(optimizer.step_updates(seed, grads, lr))
 
 
 def rebuild(job_dir: Path, out_dir: Path) -> int:
     """Load the run's base model, replay its trajectory, save the model; returns the step."""
     import torch
 
-    from zo_sweep.train.mezo import ZerothOrderSGD
-    from zo_sweep.train.model import load_run_model, pick_device, trainable_parameters
+    from zo_sweep.train.model import load_run_model, pick_device
+    from zo_sweep.train.zo_weights import make_zo_optimizer
 
     trajectory = Trajectory.load(job_dir / TRAJECTORY_FILE)
     known = {spec.name for spec in fields(TrainSettings) if "env" in spec.metadata}
@@ -165,14 +168,7 @@ def rebuild(job_dir: Path, out_dir: Path) -> int:
     # The same order of seeded draws as the run itself (pipeline.train): LoRA's initial A.
     torch.manual_seed(config.seed)
     model, tokenizer = load_run_model(config, pick_device(config.device))
-    optimizer = ZerothOrderSGD(
-        trainable_parameters(model),
-        lr=config.lr,
-        eps=config.eps,
-        weight_decay=config.wd,
-        num_perturbations=config.n_perturb,
-    )
-    replay(optimizer, trajectory, 0, trajectory.steps)
+    replay(make_zo_optimizer(model, config), trajectory, 0, trajectory.steps)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return trajectory.steps

@@ -1,0 +1,147 @@
+"""MeZO at the memory of inference (`zo_weights=inference`): weights in the forward's dtype.
+
+The trainable weights stay in bf16 or fp16, as inference holds them: 2 bytes a parameter.
+
+- Probe: the two forwards run on W + eps z and W - eps z layer by layer
+  (zo_sweep.train.perturbed_forward); the stored weights are never written, so nothing is
+  restored and nothing drifts.
+- Update: one pass over every block computes W (1 - lr wd) - lr g z in float32 (the sum of the
+  n updates of n-SPSA) and writes it back with stochastic rounding (zo_sweep.train.rounding),
+  so that an update a thousand times below bf16's resolution is kept in expectation. The
+  rounding's random numbers are drawn from the step's seed (their own stream of each block),
+  so replaying a trajectory (zo_sweep.train.trajectory) lands on the same bits.
+
+The noise is the same function of (seed, parameter name, position) as for fp32 masters
+(zo_sweep.train.noise): for one seed both designs perturb along the same direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from zo_sweep.train.noise import (
+    ROUNDING,
+    Block,
+    BlockWorkers,
+    Scratch,
+    block_seed,
+    blocks_of,
+    default_block_size,
+    named_trainable,
+    noise_of,
+    parameter_key,
+)
+from zo_sweep.train.perturbed_forward import CPU_SLAB, GPU_SLAB, ForwardPerturbation
+from zo_sweep.train.rounding import stochastic_round
+from zo_sweep.train.spsa import SPSA, Closure, Update, ZOStep
+
+HALF = (torch.bfloat16, torch.float16)
+
+
+class ForwardPerturbedSGD(SPSA):
+    """MeZO on a model whose trainable weights are bf16 or fp16; `step(closure, seed)`."""
+
+    weights = "inference"
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        lr: float,
+        eps: float,
+        weight_decay: float = 0.0,
+        num_perturbations: int = 1,
+        block_size: int | None = None,
+        slab_size: int | None = None,
+        workers: int | None = None,
+    ) -> None:
+        super().__init__(
+            lr=lr, eps=eps, weight_decay=weight_decay, num_perturbations=num_perturbations
+        )
+        named = named_trainable(model.named_parameters())
+        if any(param.dtype not in HALF for _, param in named):
+            raise ValueError(
+                "weights in the forward's dtype (bf16 or fp16) train here; fp32 weights train "
+                "with zo_sweep.train.mezo (fp32 masters)"
+            )
+        device = named[0][1].device
+        on_cpu = device.type == "cpu"
+        self.block_size = block_size or default_block_size(device)
+        self.keys = [(param, parameter_key(name)) for name, param in named]
+        self.blocks = [
+            block
+            for param, key in self.keys
+            for block in blocks_of(param.detach(), key, self.block_size)
+        ]
+        workers = min(workers or (torch.get_num_threads() if on_cpu else 1), len(self.blocks))
+        largest = max(block.numel for block in self.blocks)
+        self.workers = BlockWorkers(device, largest, workers)
+        slab_size = slab_size or (CPU_SLAB if on_cpu else GPU_SLAB)
+        self.perturbation = ForwardPerturbation(
+            model, named, self.workers, self.block_size, slab_size
+        )
+
+    def step(self, closure: Closure, seed: int) -> ZOStep:
+        """One step; `closure` returns the loss on the current batch (it runs the model)."""
+        probes = [self._probe(closure, s) for s in self.perturbation_seeds(seed)]
+        grads = tuple(grad for _, grad in probes)
+        updates = self.step_updates(seed, grads)
+        self.apply_updates(updates)
+        return ZOStep(
+            loss=sum(loss for loss, _ in probes) / len(probes),
+            projected_grad=sum(grads) / len(grads),
+            updates=updates,
+            grads=grads,
+        )
+
+    def _probe(self, closure: Closure, seed: int) -> tuple[float, float]:
+        """loss+ and the projected gradient; the stored weights are not touched."""
+        with self.perturbation.applied(seed, self.eps):
+            loss_plus = float(closure())
+        with self.perturbation.applied(seed, -self.eps):
+            loss_minus = float(closure())
+        return loss_plus, (loss_plus - loss_minus) / (2.0 * self.eps)
+
+    def apply_updates(self, updates: Sequence[Update]) -> None:
+        """W <- round(W (1 - shrink) + sum of coefficient z(seed)), stochastically, in one pass."""
+        keep = 1.0 - sum(update.shrink for update in updates)
+        rounding_seed = updates[0].seed
+
+        def work(block: Block, scratch: Scratch) -> None:
+            stored = block.values()
+            values = scratch.buffers[1][: block.numel].copy_(stored)
+            if keep != 1.0:
+                values.mul_(keep)
+            for update in updates:
+                noise = scratch.normal(block_seed(update.seed, block.key, block.index), block.numel)
+                values.add_(noise, alpha=update.coefficient)
+            seed = block_seed(rounding_seed, block.key, block.index, ROUNDING)
+            stochastic_round(values, scratch.random16(seed, block.numel), stored)
+
+        self.workers.run(self.blocks, work)
+
+    def draw_step_noise(self, seed: int) -> None:
+        """Every draw a one-perturbation step makes, and nothing else: z at each use of each
+        weight in both forwards (an embedding draws at most this), z and the rounding's random
+        numbers in the update."""
+        uses = [
+            block
+            for param, key in self.perturbation.uses()
+            for block in blocks_of(param.detach(), key, self.block_size)
+        ]
+
+        def forward(block: Block, scratch: Scratch) -> None:
+            scratch.normal(block_seed(seed, block.key, block.index), block.numel)
+
+        def update(block: Block, scratch: Scratch) -> None:
+            forward(block, scratch)
+            scratch.random16(block_seed(seed, block.key, block.index, ROUNDING), block.numel)
+
+        for _ in range(2):
+            self.workers.run(uses, forward)
+        self.workers.run(self.blocks, update)
+
+    def noise_like_parameters(self, seed: int) -> list[torch.Tensor]:
+        return [noise_of(param, key, seed, self.block_size) for param, key in self.keys]
