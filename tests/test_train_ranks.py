@@ -174,9 +174,10 @@ def test_the_launcher_runs_the_trainer_on_each_node_of_a_slurm_job() -> None:
     assert step_nodes(slurm) == (1, 2) and step_nodes({}) == (0, 1)
     assert rendezvous_args(slurm) == [
         "--nnodes=2",
-        "--rdzv-backend=c10d",
-        "--rdzv-endpoint=gpu03:29745",
-        "--rdzv-id=12345",
+        "--node-rank=1",
+        "--rdzv-backend=static",
+        "--master-addr=gpu03",
+        "--master-port=29745",
     ]
     assert first_host("node[007-009,012],cpu1") == "node007"
     # A LoRA rank given as RANK reaches the ranks, whose RANK torchrun sets to their own.

@@ -46,21 +46,22 @@ TRAINER_MODULE = "zo_sweep.train"
 @dataclass(frozen=True)
 class JobCommand:
     """A script under bash (`script` with `args`), or the project's trainer (no script, its
-    flags in `args`; as `ranks` ranks on this node), run in `cwd` with `env` on top of the
-    inherited environment; given `grace_seconds` to stop after SIGTERM."""
+    flags in `args`; as `ranks` ranks on each of `nodes` nodes), run in `cwd` with `env` on top
+    of the inherited environment; given `grace_seconds` to stop after SIGTERM."""
 
     script: Path | None
     env: dict[str, str]
     cwd: Path
     args: tuple[str, ...] = ()
     ranks: int = 1
+    nodes: int = 1
     grace_seconds: float = GRACE_SECONDS
 
     @property
     def argv(self) -> list[str]:
         if self.script is not None:
             return ["bash", str(self.script), *self.args]
-        if self.ranks > 1:
+        if self.ranks * self.nodes > 1:
             return rank_command(self.ranks, self.args)
         return [sys.executable, "-m", TRAINER_MODULE, *self.args]
 
@@ -90,23 +91,18 @@ def build_command(cfg: DictConfig, job_dir: Path, settings: TrainSettings) -> Jo
         # The trainer reads every setting from the file; OUTPUT_DIR is where it writes.
         own = {**thread_environment(), **trainer_path(), "OUTPUT_DIR": str(job_dir.resolve())}
         config = str((job_dir / SETTINGS_FILE).resolve())
-        ranks = ranks_per_node(int(cfg.get("devices_per_job") or 1))
+        devices = int(cfg.get("devices_per_job") or 1)
+        _, nodes = step_nodes(os.environ)  # under SLURM, one launcher per node of the job
         grace = stop_grace_seconds(settings)
-        if ranks > 1:  # torchrun gives its ranks the same time to stop
+        if devices > 1:  # torchrun gives its ranks the same time to stop
             own[SHUTDOWN_TIMEOUT_VARIABLE] = f"{grace:g}"
         env = {**own, **extra_environment(cfg)}
-        return JobCommand(None, env, cwd, ("--config", config), ranks, grace)
+        ranks = max(1, devices // nodes)
+        return JobCommand(None, env, cwd, ("--config", config), ranks, nodes, grace)
     args = tuple(script_argument(arg) for arg in OmegaConf.select(cfg, "method.args") or [])
     own = {**launcher_environment(), **settings_environment(settings, job_dir)}
     script_path = resolve_script(str(script), script_cwd(cfg))
     return JobCommand(script_path, {**own, **extra_environment(cfg)}, cwd, args)
-
-
-def ranks_per_node(devices: int) -> int:
-    """The ranks this node runs of a job of `devices` devices: all of them, or under SLURM its
-    share of a job that spans nodes (one launcher per node)."""
-    _, nodes = step_nodes(os.environ)
-    return max(1, devices // nodes)
 
 
 def stop_grace_seconds(settings: TrainSettings) -> float:

@@ -12,7 +12,7 @@ PyTorch's own launcher (torch.distributed.run, torchrun) starts `python -m zo_sw
   TORCH_ELASTIC_SHUTDOWN_TIMEOUT seconds (torchrun's own variable, default 30) before SIGKILL;
 - meets the other nodes of a SLURM job step of several nodes (`srun` on N nodes, one launcher
   per node: SLURM_STEP_NUM_NODES > 1) at the step's first node, on a port derived from the
-  job's id; on one node the ranks meet on a free port of their own (--standalone), so several
+  job's id, each node's ranks numbered in SLURM's order of the nodes; on one node the ranks meet on a free port of their own (--standalone), so several
   jobs share a node;
 - passes a LoRA rank given as RANK (the variables' interface) on as --rank, since torchrun
   sets each rank's RANK to its own.
@@ -94,17 +94,20 @@ def step_nodes(environ: Mapping[str, str]) -> tuple[int, int]:
 
 def rendezvous_args(environ: Mapping[str, str]) -> list[str]:
     """Where the nodes' launchers meet: this node alone, or the SLURM job step's first node."""
-    _, nodes = step_nodes(environ)
+    node, nodes = step_nodes(environ)
     if nodes <= 1:
         return ["--standalone"]
     job = environ["SLURM_JOB_ID"]
     first, spread = RENDEZVOUS_PORTS
     host = first_host(environ.get("SLURM_STEP_NODELIST") or environ["SLURM_JOB_NODELIST"])
+    # A static rendezvous: the nodes' ranks follow SLURM's order, so rank 0 (the one that
+    # writes the run's records) runs on the job's first node, beside the job's own logs.
     return [
         f"--nnodes={nodes}",
-        "--rdzv-backend=c10d",
-        f"--rdzv-endpoint={host}:{first + int(job) % spread}",
-        f"--rdzv-id={job}",
+        f"--node-rank={node}",
+        "--rdzv-backend=static",
+        f"--master-addr={host}",
+        f"--master-port={first + int(job) % spread}",
     ]
 
 

@@ -19,9 +19,11 @@ linears keep no input), measured with saved-tensor hooks on Llama layers; an inf
 holds one layer's working set, about 2h + 3i a token. Gradients and saved activations peak at
 different moments (the backward frees one as it fills the other), so the peak takes the larger.
 
-A job on N devices is sharded (FSDP2, one unit per decoder layer and the root): weights,
-gradients and optimizer state divide by N, each device reads 1/N of the batch, and it gathers
-the root (embeddings and head) and two layers (the one running and the one prefetched) at a time.
+A job on N devices is sharded (FSDP2: one unit per decoder layer, the embedding and the LM head
+units of their own, the root for the rest; zo_sweep.train.sharding): weights, gradients and
+optimizer state divide by N, each device reads 1/N of the batch, and it gathers two units at a
+time (the one running and the next one, prefetched: at most the embedding or the head and a
+layer) beside the root (the final norm).
 """
 
 from __future__ import annotations
@@ -158,10 +160,13 @@ def _temporaries(arch: Architecture, shape: JobShape, trainable: int) -> dict[st
     layer = arch.layer_params or 0
     parts: dict[str, float] = {}
     if shape.devices > 1:
-        # FSDP2 gathers the root for the whole forward, and a layer plus the next one prefetched.
-        parts[GATHERED] = ((arch.root_params or 0) + 2 * layer) * half
+        # FSDP2 gathers a unit and the next one prefetched (the largest pair: a layer and the
+        # embedding or the head), beside the root, gathered for the whole forward.
+        edge = arch.edge_params or 0
+        pair = layer + max(layer, edge)
+        parts[GATHERED] = (pair + (arch.rest_params or 0)) * half
         if shape.method.startswith("fo"):
-            parts[GATHERED] += 2 * layer * FP32  # a layer's unsharded gradient, reduce-scattered
+            parts[GATHERED] += pair * FP32  # the units' unsharded gradients, reduce-scattered
     if shape.method == "zo" and shape.precision == INFERENCE and half < FP32:
         parts[PERTURBED] = max(layer, arch.largest_param or 0) * half
     if shape.method.startswith("zo"):
