@@ -18,6 +18,7 @@ import psutil
 import pytest
 from helpers import REPO_ROOT
 from helpers.sweep import run_sweep, start_sweep, wait_for
+from helpers.tiny_llama import build_tiny_llama
 
 from zo_sweep import records
 from zo_sweep.train.cli import main
@@ -46,17 +47,17 @@ def assert_same_losses(job_dir: Path, reference: Path) -> None:
         assert losses(job_dir)[step] == pytest.approx(loss, rel=1e-4), f"{job_dir} step {step}"
 
 
-def test_each_job_runs_as_two_ranks_with_the_losses_of_one(
-    tiny_model_dir: Path, tmp_path: Path
-) -> None:
+def test_each_job_runs_as_two_ranks_with_the_losses_of_one(tmp_path: Path) -> None:
+    # Tied embeddings, as the embedded model's: one weight in the ranks' shards too.
+    model = build_tiny_llama(tmp_path / "tied", tied=True)
     done = run_sweep(
-        *tiny(tiny_model_dir), *SMALL_RUN, "steps=3", "-m", "method=zo,fo_full,fo_lora",
-        "devices_per_job=1,2", f"output_root={tmp_path}", timeout=SWEEP_TIMEOUT,
+        *tiny(model), *SMALL_RUN, "steps=3", "-m", "method=zo,fo_full,fo_lora",
+        "devices_per_job=1,2", f"output_root={tmp_path / 'out'}", timeout=SWEEP_TIMEOUT,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "6 jobs: 6 ok" in done.stdout
     runs: dict[tuple[str, int], Path] = {}
-    for job_dir in job_dirs(tmp_path):
+    for job_dir in job_dirs(tmp_path / "out"):
         result = records.read_result(job_dir)
         runs[result["method"], result["world_size"]] = job_dir
         ranks = result["world_size"]
