@@ -64,7 +64,8 @@ def test_dry_run_writes_job_folders_and_runs_nothing(tmp_path: Path) -> None:
         assert (job_dir / ".hydra" / "config.yaml").exists()
         result = json.loads((job_dir / "result.json").read_text())
         assert result["status"] == "dry_run"
-        assert result["command"] in done.stdout  # printed as well
+        assert result["command"] not in done.stdout  # in command.sh, not on the console
+        assert any(line.startswith(f"{job_dir.name} ") for line in done.stdout.splitlines())
         command = (job_dir / "command.sh").read_text().splitlines()[-1]
         assert "MODEL=meta-llama/Llama-3.2-1B" in command and "TASK_NAME=copa" in command
 

@@ -160,7 +160,7 @@ def test_a_job_records_who_runs_it(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     (runner_path,) = tmp_path.rglob("process.json")
     runner = json.loads(runner_path.read_text())
-    assert set(runner) == {"pid", "host", "pid_started", "started"}
+    assert {"pid", "host", "pid_started", "started"} <= set(runner)
     assert runner["host"] == socket.gethostname()
     row, _ = read_job_row(runner_path.parent)
     assert row["status"] == "ok"

@@ -48,30 +48,32 @@ def test_console_shows_each_running_jobs_step_loss_and_eta(tmp_path: Path, launc
     )  # fmt: skip
     out, _ = _finish(process)
     lines = _progress_lines(out)
-    mid_run = [line for line in lines if "running" in line and "/6" in line and "eta" in line]
-    assert mid_run, out[-3000:]
-    assert any("loss" in line and "dev_accuracy" in line for line in mid_run)
+    # Each picture: the count, the table's header, a line per running job.
+    headers = [
+        line for line in lines if line.split()[1:3] == ["smollm2_135m/sst2_zo_original/", "state"]
+    ]
+    assert headers and any("eta" in line and "loss" in line for line in headers), out[-3000:]
+    mid_run = [line.split()[1:] for line in lines if " running " in line and "/6 " in line]
+    assert any(cells[0].startswith("lr=") and cells[1] == "running" for cells in mid_run), out
     assert any(line.startswith("[progress] 0/2 jobs done") for line in lines)
-    for lr in ("lr=0.001", "lr=0.0001"):
-        assert any(
-            line.endswith(f"{lr}: ok 6/6, loss 0.1667, dev_accuracy 0.0600") for line in lines
-        )
-    assert "\r" not in out  # stdout is no terminal: plain lines only
+    # At the end, every job as it ended: no eta any more.
+    final = [line.split() for line in out.splitlines() if line.startswith("lr=")]
+    assert final == [[lr, "ok", "6/6", "0.1667", "0.0600"] for lr in ("lr=0.0001", "lr=0.001")]
+    assert "\r" not in out and "\x1b" not in out  # stdout is no terminal: plain lines only
 
 
-def test_console_prints_one_line_per_state_change_between_pictures(tmp_path: Path) -> None:
+def test_with_details_the_console_prints_one_line_per_state_change_between_pictures(
+    tmp_path: Path,
+) -> None:
     probe = write_probe(tmp_path / "probe")
     process = start_sweep(
-        "-m", "lr=1e-3", "steps=6", f"method.script={probe}", f"output_root={tmp_path}",
+        "-v", "-m", "lr=1e-3", "steps=6", f"method.script={probe}", f"output_root={tmp_path}",
         "progress_every_s=600", env=SLOW_PROBE,
     )  # fmt: skip
     out, _ = _finish(process)
-    # Besides the first picture (the count, soon after the start), only the job's start and
-    # its end are reported: no picture is due again within the run.
+    # No picture is due within the run: only the job's start and its end are reported.
     lines = _progress_lines(out)
-    changes = [line for line in lines if ": " in line and not line.startswith("[progress]   ")]
-    assert [line.split(": ")[1].split(" ")[0].rstrip(",") for line in changes] == ["running", "ok"]
-    assert len(lines) <= 5
+    assert [line.split(": ")[1].split(" ")[0].rstrip(",") for line in lines] == ["running", "ok"]
 
 
 def test_progress_view_shows_a_running_sweep_from_another_shell(tmp_path: Path) -> None:
@@ -140,21 +142,25 @@ def test_progress_view_lists_lost_jobs(tmp_path: Path) -> None:
     assert "0/1 jobs done, 1 lost" in view.stderr
 
 
-def test_a_terminal_gets_one_status_line_redrawn_in_place(tmp_path: Path) -> None:
+def test_a_watcher_prints_plain_pictures_and_every_job_at_the_end(tmp_path: Path) -> None:
     job_dir = _job_dir(tmp_path / "sweep" / "cell" / "lr=1", steps=10)
     write_pid_file(job_dir, os.getpid())
     (job_dir / "metrics.jsonl").write_text('{"step": 4, "loss": 0.5, "seconds": 2.0}\n')
     stream = io.StringIO()
-    watcher = ProgressWatcher(tmp_path / "sweep", total=3, every_seconds=30, stream=stream,
-                              interactive=True)  # fmt: skip
+    watcher = ProgressWatcher(tmp_path / "sweep", total=3, every_seconds=1, stream=stream)
     watcher.start()
-    time.sleep(2.5)
+    _wait_for(lambda: "[progress] lr=1 " in stream.getvalue(), timeout=30)  # a picture
     (job_dir / "result.json").write_text('{"status": "ok", "steps_done": 10}')
     watcher.stop()
-    text = stream.getvalue()
-    assert "\r\x1b[K0/3 jobs done, 1 running | cell/lr=1 4/10 loss 0.5000 eta" in text
-    assert text.count("\n") == 2  # the job's start and its end; the picture is redrawn in place
-    assert "cell/lr=1: ok 10/10, loss 0.5000\n" in text
+    lines = stream.getvalue().splitlines()
+    assert "[progress] 0/3 jobs done, 1 running" in lines
+    assert lines[1].split() == ["[progress]", "cell/", "state", "step", "loss", "eta"]
+    assert lines[2].split()[:5] == ["[progress]", "lr=1", "running", "4/10", "0.5000"]
+    assert lines[-2:] == ["cell/  state   step    loss", "lr=1   ok     10/10  0.5000"]
+    # The plan is recorded in the sweep's folder, for the progress view of another shell.
+    assert json.loads((tmp_path / "sweep" / records.SWEEP_PLAN_FILE).read_text()) == {
+        "planned_jobs": 3
+    }
 
 
 def _job_dir(path: Path, steps: int) -> Path:

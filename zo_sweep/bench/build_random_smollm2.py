@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.random_llama import build_random_llama
 
 SMOLLM2_135M = {
@@ -23,6 +24,7 @@ SMOLLM2_135M = {
 }
 
 
+@quiet_on_closed_pipe
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)

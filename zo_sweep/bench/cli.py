@@ -27,6 +27,7 @@ from zo_sweep.bench.workload import (
     model_path,
     task_batch,
 )
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.errors import ConfigError
 from zo_sweep.train.environment import device_name
 from zo_sweep.train.errors import ModelNotFound
@@ -155,6 +156,7 @@ def run(config: BenchConfig, scratch: Path) -> dict:
     return as_json(result)
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:

@@ -12,6 +12,8 @@ import time
 import torch
 from transformers import AutoModelForCausalLM
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
+
 
 def best_times(fns: list, repeats: int) -> list[float]:
     """Best of `repeats` round-robin calls each: load from other processes hits all alike."""
@@ -24,6 +26,7 @@ def best_times(fns: list, repeats: int) -> list[float]:
     return best
 
 
+@quiet_on_closed_pipe
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_dir")

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
+
 HIDDEN, LAYERS, KV, INTER, VOCAB = 576, 30, 192, 1536, 49152
 
 
@@ -29,6 +31,7 @@ def best_of(fn, repeats: int = 3) -> float:
     return min(times)
 
 
+@quiet_on_closed_pipe
 def main() -> None:
     params = [torch.zeros(s) for s in smollm2_shapes()]
     total = sum(p.numel() for p in params)

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from zo_sweep import records
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.summary import load, views
 
 MODELS = ["llama1b", "llama3b", "mistral7b", "mistral_nemo", "smollm2_135m"]
@@ -117,6 +118,7 @@ def timed(label: str, function, *args):
     return value
 
 
+@quiet_on_closed_pipe
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", type=int, nargs="?", default=5000, help="job directories to build")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zo_sweep import records
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 
 FIRST_JOB_GOAL_S = 2.0
 PER_JOB_GOAL_S = 0.05
@@ -110,6 +111,7 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zo_sweep.bench.sweep_start")
     parser.add_argument("--jobs", type=int, default=200, help="jobs of the grid")

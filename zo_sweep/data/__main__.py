@@ -11,11 +11,13 @@ import argparse
 import logging
 import sys
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.data.export import export_task
 from zo_sweep.data.splits import load_splits
 from zo_sweep.data.tasks import DataError, known_task_names, load_task_spec
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(

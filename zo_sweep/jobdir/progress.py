@@ -39,6 +39,7 @@ class JobProgress:
     dev_name: str | None = None
     dev: float | None = None
     eta_seconds: float | None = None
+    error: str | None = None  # why a job that ended did not end well (its result's one line)
 
     @property
     def finished(self) -> bool:
@@ -56,7 +57,9 @@ def read_job_progress(job_dir: Path, name: str, *, now: float | None = None) -> 
     if result is not None:
         done = result.get("steps_done")
         step = int(done) if _is_number(done) else step
-        return JobProgress(name, str(result.get("status")), step, steps, loss, dev_name, dev)
+        error = str(result["error"]) if result.get("error") else None
+        state = str(result.get("status"))
+        return JobProgress(name, state, step, steps, loss, dev_name, dev, error=error)
     state = job_liveness(job_dir) or RUNNING
     eta = _eta(job_dir, lines, step, steps, now) if state == RUNNING else None
     return JobProgress(name, state, step, steps, loss, dev_name, dev, eta)
@@ -81,10 +84,12 @@ def describe(progress: JobProgress) -> str:
         parts.append(f"{progress.dev_name} {progress.dev:.4f}")
     if progress.eta_seconds is not None:
         parts.append(f"eta {format_eta(progress.eta_seconds)}")
-    return f"{progress.name}: {', '.join(parts)}"
+    error = f" ({progress.error})" if progress.error else ""
+    return f"{progress.name}: {', '.join(parts)}{error}"
 
 
 def states_headline(states: list[str], total: int | None = None) -> str:
+    """`2/4 jobs done, 1 running, 1 lost`: done out of total (default: the states given)."""
     done = sum(state not in (RUNNING, LOST) for state in states)
     parts = [f"{done}/{total if total is not None else len(states)} jobs done"]
     for state in (RUNNING, LOST):

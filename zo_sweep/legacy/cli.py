@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from zo_sweep import CONF_DIR
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.legacy.batch import Batch, convert_inputs, header
 from zo_sweep.legacy.sweeps import experiment_yaml
 
@@ -19,6 +20,7 @@ class UsageError(Exception):
     """A mistake on the command line, reported as one line."""
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:

@@ -10,11 +10,14 @@ from typing import NoReturn
 
 import pandas as pd
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.summary import presentation, progress, render, views
 from zo_sweep.summary.load import DEFAULT_DIR, SummaryWarning, load
 
 # --<option> VALUE keeps the rows whose column equals one of the (comma-separated) values.
 FILTER_COLUMNS = ("purpose", "model", "task", "method", "data", "status")
+# Filters that may keep part of a sweep's jobs: its plan then says nothing of what is shown.
+WITHIN_SWEEP_FILTERS = ("model", "task", "method", "data", "status")
 PROG = "python -m zo_sweep.summary"
 # `--purpose all` looks at every purpose at once; without --purpose there must be only one.
 ALL_PURPOSES = "all"
@@ -35,6 +38,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -107,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         report_dropped_reruns(frame)
     table = VIEWS[args.view](frame)
     if args.view == "progress":
-        print(progress.headline(table), file=sys.stderr, flush=True)
+        whole_sweeps = not any(getattr(args, column) for column in WITHIN_SWEEP_FILTERS)
+        print(progress.headline(table, frame, whole_sweeps), file=sys.stderr, flush=True)
     shown = presentation.for_reading(table, args.view, percent=args.percent)
     text = render.render(shown, render.format_for(args.out, args.format), percent=args.percent)
     if args.out:

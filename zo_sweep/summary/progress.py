@@ -2,7 +2,8 @@
 
 The same picture the sweep's console shows while it runs (zo_sweep.jobdir.progress), for a
 sweep running elsewhere (SLURM) or in another terminal: per job its state (running, lost, or
-the status it ended with), step/steps, last loss, last dev metric and ETA.
+the status it ended with), step/steps, last loss, last dev metric and ETA; and the same count
+of jobs done, against each sweep's recorded plan (zo_sweep.jobdir.sweep_plan).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from zo_sweep.jobdir.progress import format_eta, read_job_progress, states_headline
+from zo_sweep.jobdir.sweep_plan import planned_total
 from zo_sweep.summary import schema
 
 PROGRESS_COLUMNS = [
@@ -61,6 +63,15 @@ def progress(frame: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(SORT_KEYS, na_position="last", kind="stable").reset_index(drop=True)
 
 
-def headline(table: pd.DataFrame) -> str:
-    """`3/4 jobs done, 1 running`, counted over the jobs in a progress table."""
-    return states_headline(list(table["state"]))
+def headline(table: pd.DataFrame, frame: pd.DataFrame, whole_sweeps: bool = True) -> str:
+    """`3/4 jobs done, 1 running`: the jobs in a progress table, out of the jobs their sweeps
+    plan (those not started yet too), unless a filter kept only part of each sweep."""
+    if not whole_sweeps:
+        return states_headline(list(table["state"]))
+    return states_headline(list(table["state"]), planned_total(job_dirs(frame)))
+
+
+def job_dirs(frame: pd.DataFrame) -> list[Path]:
+    """The job directories of the rows (rows of imported old results have none)."""
+    paths = frame.get("path", [])
+    return [Path(path) for path in paths if isinstance(path, str) and Path(path).is_dir()]

@@ -21,17 +21,20 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from zo_sweep import CONF_DIR
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.jobdir.liveness import mark_this_process_as_the_sweep
 from zo_sweep.jobdir.schema import register_schema
 from zo_sweep.resolvers import register_resolvers
 from zo_sweep.sweep import shell_completion
 from zo_sweep.sweep import status as sweep_status
+from zo_sweep.sweep.console_log import with_verbose_override
 from zo_sweep.sweep.folders import register_job_folders
 from zo_sweep.sweep.job import run_job
 from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.outcome import OUTCOME
 from zo_sweep.sweep.plugins import missing_plugin_message
 from zo_sweep.sweep.process import sigterm_as_interrupt
+from zo_sweep.sweep.progress import live_progress_closed
 
 EXIT_FAILED_JOBS = 1
 EXIT_BAD_INPUT = 2
@@ -54,9 +57,10 @@ def sweep_job(cfg: DictConfig) -> float:
     return run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 
+@quiet_on_closed_pipe
 def main() -> None:
     """Entry point: run the app, one line for bad input, exit non-zero if a job failed."""
-    sys.argv[1:] = _flags_first(sys.argv[1:])
+    sys.argv[1:] = with_verbose_override(_flags_first(sys.argv[1:]))
     if shell_completion.requested(sys.argv[1:]):
         # `install=bash` or `query=bash` are no overrides: nothing to check, no job to run.
         problem = shell_completion.problem(sys.argv[1:])
@@ -73,11 +77,13 @@ def main() -> None:
     wants_traceback = HYDRA_FULL_ERROR in os.environ
     os.environ.setdefault(HYDRA_FULL_ERROR, "1")
     try:
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(), live_progress_closed():
             sweep_job()
     except KeyboardInterrupt:
         _report_interrupt()
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        raise  # stdout's reader went away (`--help | head`): no error (quiet_on_closed_pipe)
     except Exception as err:
         message = None if wants_traceback else one_line_message(err)
         if message is None:

@@ -9,6 +9,7 @@ callback's exception into a warning, so a problem ends the process from here wit
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,6 +20,8 @@ from omegaconf import DictConfig, OmegaConf, read_write
 from zo_sweep.errors import ConfigError, DataError
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.budget import budget_lines, local_gpu_memory_mb
+from zo_sweep.sweep.console_log import open_sweep_log, verbose_requested
+from zo_sweep.sweep.dry_run import dry_run_lines
 from zo_sweep.sweep.folders import check_folder_names, claim_fresh_folder, constant_keys
 from zo_sweep.sweep.outcome import OUTCOME
 from zo_sweep.sweep.progress import ProgressWatcher
@@ -62,10 +65,12 @@ class LiveProgress(Callback):
 
     # Preflight (listed first) has claimed the folder by now; the sweeper counts the jobs.
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._start(config, OUTCOME.output_dir)
+        self._start(config, OUTCOME.output_dir, sweep=False)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._start(config, OUTCOME.output_dir)
+        if OUTCOME.output_dir is not None:
+            open_sweep_log(OUTCOME.output_dir)
+        self._start(config, OUTCOME.output_dir, sweep=True)
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._stop()
@@ -73,11 +78,19 @@ class LiveProgress(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._stop()
 
-    def _start(self, config: DictConfig, root: Path | None) -> None:
+    def _start(self, config: DictConfig, root: Path | None, sweep: bool) -> None:
+        if root is None or config.get("dry_run"):
+            return
         every = float(config.get("progress_every_s") or 0)
-        if every > 0 and root is not None and not config.get("dry_run"):
-            self.watcher = ProgressWatcher(root, lambda: OUTCOME.planned_jobs, every)
-            self.watcher.start()
+        self.watcher = ProgressWatcher(
+            root,
+            lambda: OUTCOME.planned_jobs,
+            every,
+            verbose=verbose_requested(OmegaConf.select(config, "hydra.verbose")),
+            show=every > 0,  # 0: nothing on the console, the plan and the sweep's log still kept
+            sweep=sweep,
+        )
+        self.watcher.start()
 
     def _stop(self) -> None:
         if self.watcher is not None:
@@ -89,12 +102,22 @@ class SweepTally(Callback):
     """At the end, print how many jobs ended in each status and remember the failures."""
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._dry_run_table(config, Path(str(config.hydra.runtime.output_dir)))
         self._tally(Path(str(config.hydra.runtime.output_dir)))
         self._budget(config, Path(str(config.hydra.runtime.output_dir)))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._dry_run_table(config, Path(str(config.hydra.sweep.dir)))
         self._tally(Path(str(config.hydra.sweep.dir)))
         self._budget(config, Path(str(config.hydra.sweep.dir)))
+
+    @staticmethod
+    def _dry_run_table(config: DictConfig, root: Path) -> None:
+        """A dry run lists its jobs and their memory (the commands are in each command.sh)."""
+        if config.get("dry_run"):
+            width = shutil.get_terminal_size().columns - 1 if sys.stdout.isatty() else None
+            lines = dry_run_lines(root, float(config.get("gpu_memory_gb") or 80), width)
+            print("\n".join(lines), flush=True)
 
     @staticmethod
     def _budget(config: DictConfig, root: Path) -> None:

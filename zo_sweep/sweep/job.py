@@ -122,8 +122,7 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> float:
         "command": command.shell_line(),
     }
 
-    if cfg.get("dry_run"):
-        print(command.shell_line(), flush=True)
+    if cfg.get("dry_run"):  # the sweep lists its jobs at the end; the command is in command.sh
         return _record(job_dir, {**fields, "status": records.DRY_RUN}, started)
     if cfg.get("resume"):
         skipped = _skipped_fields(cfg, job_dir, fields["config_hash"])

@@ -12,6 +12,7 @@ import sys
 import warnings
 
 from zo_sweep import mezo_log
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.data.tasks import DataError
 from zo_sweep.embedded import EmbeddedModelError
 from zo_sweep.errors import ConfigError
@@ -32,6 +33,7 @@ def closing_metrics(result: dict) -> dict:
     return metrics
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # peft calls a transformers property that transformers itself has deprecated: a warning in

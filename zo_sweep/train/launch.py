@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from zo_sweep import records
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.train.settings import SETTINGS_ENV
 
 PREFIX_TEMPLATE = "[rank${rank}]: "  # torchrun fills in ${rank}
@@ -151,6 +152,7 @@ def _log_mtime(failure, log_dir: str) -> float:
     return log.stat().st_mtime if log else 0.0
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m zo_sweep.train.launch",

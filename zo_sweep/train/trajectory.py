@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
 from zo_sweep.records import TRAJECTORY_FILE
 from zo_sweep.train.settings import TrainSettings
 
@@ -177,6 +178,7 @@ def rebuild(job_dir: Path, out_dir: Path) -> int:
     return trajectory.steps
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m zo_sweep.train.trajectory",
