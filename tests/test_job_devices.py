@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
-from helpers.sweep import run_sweep
+from helpers.model_shapes import LLAMA_3_70B, model_folder
+from helpers.sweep import probe_events, run_held_sweep, run_sweep, write_probe
 from omegaconf import OmegaConf, open_dict
 
 from zo_sweep.summary.identity import config_id, training_settings
@@ -74,3 +77,59 @@ def test_where_a_job_runs_is_not_what_it_computes(compose_config) -> None:
     moved = {**settings, "devices_per_job": 8, "model": {**settings["model"], "devices_per_job": 8}}
     assert config_id(training_settings(settings)) == config_id(training_settings(older))
     assert config_id(training_settings(settings)) == config_id(training_settings(moved))
+
+
+def test_a_job_that_cannot_fit_its_gpus_is_refused_before_any_starts(tmp_path: Path) -> None:
+    """Llama-3-70B's architecture, built on the meta device from its config.json alone."""
+    model = model_folder(tmp_path, "Meta-Llama-3-70B", LLAMA_3_70B)
+    llama = (f"model.id={model}", "model.name=llama70b", "devices_per_job=4", "gpu_memory_gb=80")
+    out = f"output_root={tmp_path / 'out'}"
+    done = run_sweep("-m", "method=zo,fo_full", *llama, out)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert re.fullmatch(
+        r"error: job method=fo_full: llama70b fo_full: \d+ GB over 4 GPUs of 80 GB "
+        r"\(\d+ GB each\); use devices_per_job=\d+(, or .*)?",
+        line,
+    ), line
+    # A single run is refused the same way; the same job on the CPU is not planned for a GPU.
+    single = run_sweep("method=fo_full", *llama, out)
+    assert single.returncode == 2 and single.stderr.startswith("error: llama70b fo_full: ")
+    assert not list((tmp_path / "out").rglob("command.sh")), "no job may start"
+    on_cpu = run_sweep("-m", "method=fo_full", *llama, "device=cpu", "dry_run=true", out)
+    assert on_cpu.returncode == 0, on_cpu.stderr
+
+
+FAKE_NVIDIA_SMI = """#!/bin/sh
+# One GPU of {mib} MiB, as nvidia-smi lists it.
+case "$*" in
+  *memory.total*) echo {mib} ;;
+  *) echo 0 ;;
+esac
+"""
+
+
+def test_jobs_per_gpu_auto_shares_a_gpu_among_as_many_jobs_as_their_plan_fits(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    # A GPU of 3000 MiB, and jobs planned at 1.1 GB each (mostly a CUDA context): two fit.
+    fake = tmp_path / "bin" / "nvidia-smi"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_NVIDIA_SMI.format(mib=3000))
+    fake.chmod(0o755)
+    log = tmp_path / "probe.jsonl"
+    env = {"PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}", "PROBE_LOG": str(log)}
+    returncode, _, stderr = run_held_sweep(
+        "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=3", "lr=1e-4,2e-4,3e-4",
+        f"model.id={tiny_model_dir}", "model.name=tiny", "jobs_per_gpu=auto",
+        f"gpu_lock_dir={tmp_path / 'locks'}", f"method.script={write_probe(tmp_path / 'probe')}",
+        f"output_root={tmp_path / 'out'}",
+        hold=tmp_path / "hold", running=2, env={**env, "SLEEP": "0.5"},
+    )  # fmt: skip
+    assert returncode == 0, stderr
+    events = probe_events(log)
+    starts = sorted(event["time"] for event in events if event["event"] == "start")
+    ends = sorted(event["time"] for event in events if event["event"] == "end")
+    assert {event["cuda"] for event in events} == {"0"}
+    assert starts[1] < ends[0], "two jobs shared the GPU"
+    assert starts[2] >= ends[0], "the third waited for a place on it"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 from helpers import REPO_ROOT
+from helpers.model_shapes import LLAMA_3_70B, OLMO_2_32B, model_folder
 from helpers.tiny_llama import build_tiny_llama
 
 from zo_sweep.train.architecture import Architecture, architecture_from_config, model_architecture
@@ -22,50 +22,12 @@ from zo_sweep.train.gpu_fit import (
 from zo_sweep.train.memory_plan import GIB, JobShape, plan_memory
 from zo_sweep.train.settings import TrainSettings
 
-# The published shapes (each model's config.json on the hub), as a model folder would hold them.
-LLAMA_3_70B = {
-    "architectures": ["LlamaForCausalLM"],
-    "model_type": "llama",
-    "hidden_size": 8192,
-    "intermediate_size": 28672,
-    "num_hidden_layers": 80,
-    "num_attention_heads": 64,
-    "num_key_value_heads": 8,
-    "vocab_size": 128256,
-    "max_position_embeddings": 8192,
-    "rms_norm_eps": 1e-05,
-    "rope_theta": 500000.0,
-    "tie_word_embeddings": False,
-    "torch_dtype": "bfloat16",
-}
-OLMO_2_32B = {
-    "architectures": ["Olmo2ForCausalLM"],
-    "model_type": "olmo2",
-    "hidden_size": 5120,
-    "intermediate_size": 27648,
-    "num_hidden_layers": 64,
-    "num_attention_heads": 40,
-    "num_key_value_heads": 8,
-    "vocab_size": 100352,
-    "max_position_embeddings": 4096,
-    "rms_norm_eps": 1e-06,
-    "rope_theta": 500000,
-    "tie_word_embeddings": False,
-    "torch_dtype": "bfloat16",
-}
 A100_40, GPU_80 = 40 * GIB, 80 * GIB
-
-
-def _folder(tmp_path: Path, name: str, config: dict) -> Path:
-    folder = tmp_path / name
-    folder.mkdir()
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
 
 
 @pytest.fixture(scope="module")
 def llama70b(tmp_path_factory: pytest.TempPathFactory) -> Architecture:
-    folder = _folder(tmp_path_factory.mktemp("models"), "Meta-Llama-3-70B", LLAMA_3_70B)
+    folder = model_folder(tmp_path_factory.mktemp("models"), "Meta-Llama-3-70B", LLAMA_3_70B)
     architecture = model_architecture(str(folder))
     assert architecture is not None
     return architecture
@@ -73,7 +35,7 @@ def llama70b(tmp_path_factory: pytest.TempPathFactory) -> Architecture:
 
 @pytest.fixture(scope="module")
 def olmo32b(tmp_path_factory: pytest.TempPathFactory) -> Architecture:
-    folder = _folder(tmp_path_factory.mktemp("models"), "OLMo-2-0325-32B", OLMO_2_32B)
+    folder = model_folder(tmp_path_factory.mktemp("models"), "OLMo-2-0325-32B", OLMO_2_32B)
     return architecture_from_config(folder / "config.json")
 
 
@@ -104,7 +66,7 @@ def test_every_model_option_carries_its_size() -> None:
 
 def test_without_a_config_json_the_plan_counts_weights_from_params(tmp_path: Path) -> None:
     assert model_architecture("no-org/no-such-model") is None
-    unknown = _folder(tmp_path, "future-model", {"model_type": "no_such_architecture"})
+    unknown = model_folder(tmp_path, "future-model", {"model_type": "no_such_architecture"})
     assert model_architecture(str(unknown), params=10**9) == Architecture.from_params(
         10**9, "params: 1000000000 in the model's config"
     )
@@ -137,12 +99,12 @@ def test_bytes_a_parameter_follow_what_the_trainer_holds(llama70b: Architecture)
 def test_a_job_that_cannot_fit_is_refused_with_what_would(llama70b: Architecture) -> None:
     shape = JobShape("zo", precision="fp32_masters")
     assert fit_problem("llama70b", llama70b, shape, GPU_80) == (
-        "llama70b zo (fp32 masters): 268 GB over 1 GPU of 80 GB; use devices_per_job=8, "
-        "or the inference-memory option zo_weights=inference (138 GB, devices_per_job=4)"
+        "llama70b zo (fp32 masters): 268 GB over 1 GPU of 80 GB; use devices_per_job=4, "
+        "or the inference-memory option zo_weights=inference (136 GB, devices_per_job=4)"
     )
     fewer = JobShape("zo", precision="inference", devices=2)
     assert fit_problem("llama70b", llama70b, fewer, GPU_80) == (
-        "llama70b zo (inference memory): 155 GB over 2 GPUs of 80 GB (77.7 GB each); "
+        "llama70b zo (inference memory): 145 GB over 2 GPUs of 80 GB (72.5 GB each); "
         "use devices_per_job=4"
     )
     assert (
@@ -175,8 +137,8 @@ def test_the_large_models_devices_per_job_fit_nodes_of_four_40gb_a100s(
     # Llama-3-70B with fp32 masters needs 16 (conf/model/llama70b.yaml says so).
     masters = JobShape("zo", precision="fp32_masters", devices=8)
     assert fit_problem("llama70b", llama70b, masters, A100_40) == (
-        "llama70b zo (fp32 masters): 332 GB over 8 GPUs of 40 GB (41.5 GB each); "
-        "use devices_per_job=16, or the inference-memory option zo_weights=inference (217 GB)"
+        "llama70b zo (fp32 masters): 304 GB over 8 GPUs of 40 GB (38 GB each); "
+        "use devices_per_job=16, or the inference-memory option zo_weights=inference (174 GB)"
     )
 
 
@@ -195,8 +157,8 @@ def test_small_jobs_share_a_gpu_as_far_as_they_fit(tmp_path: Path) -> None:
 def test_plan_line_shows_the_parts_per_device(llama70b: Architecture) -> None:
     plan = plan_memory(llama70b, JobShape("zo", precision="inference", devices=8))
     assert plan_line("llama70b", plan, A100_40) == (
-        "llama70b zo (inference memory): 27.1 GB per GPU x 8 (weights 16.4, activations 0.46, "
-        "gathered 7.1, perturbed layer 2, noise buffers 0.12, runtime 1); fits 40 GB GPUs"
+        "llama70b zo (inference memory): 21.8 GB per GPU x 8 (weights 16.4, activations 0.46, "
+        "gathered 3.6, perturbed layer 0.25, noise buffers 0.12, runtime 1); fits 40 GB GPUs"
     )
 
 

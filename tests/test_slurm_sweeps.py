@@ -210,3 +210,19 @@ def test_devices_that_do_not_split_over_nodes_are_refused(tmp_path: Path) -> Non
         "(hydra.launcher.node_gpus=4): use devices_per_job=4 or 6"
     )
     assert not _queued_jobs()
+
+
+def test_a_job_of_two_ranks_runs_through_slurm_cpu(tmp_path: Path, tiny_model_dir: Path) -> None:
+    """The trainer itself, as 2 gloo ranks in one SLURM job (2 cores: one a rank)."""
+    done = run_sweep(
+        "-m", *SMALL_JOBS, "hydra.launcher.mem_gb=4", f"model.id={tiny_model_dir}",
+        "model.name=tiny", "method=fo_full", "devices_per_job=2", "device=cpu", "steps=2",
+        "num_train=8", "num_dev=8", "num_eval=8", f"output_root={tmp_path / 'out'}",
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "1 job: 1 ok" in done.stdout
+    ((_, result),) = job_results(tmp_path / "out").items()
+    assert result["world_size"] == 2 and result["steps_done"] == 2
+    (script,) = (tmp_path / "out").rglob(".submission_file_*.sh")
+    assert "#SBATCH --cpus-per-task=2" in script.read_text().splitlines()

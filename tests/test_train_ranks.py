@@ -19,7 +19,13 @@ from zo_sweep.errors import ConfigError
 from zo_sweep.train.checkpoint import PROGRESS_FILE
 from zo_sweep.train.cli import main
 from zo_sweep.train.distributed import Ranks
-from zo_sweep.train.launch import first_host, lora_rank_args, rank_command, rendezvous_args
+from zo_sweep.train.launch import (
+    first_host,
+    lora_rank_args,
+    rank_command,
+    rendezvous_args,
+    step_nodes,
+)
 from zo_sweep.train.sources import load_settings
 from zo_sweep.train.steppers import check_ranks
 
@@ -106,7 +112,7 @@ def test_two_ranks_take_the_steps_and_make_the_predictions_of_one(
     assert sorted(path.name for path in (tmp_path / "two").iterdir()) == sorted(
         [records.METRICS_FILE, records.PREDICTIONS_FILE, records.RESULT_FILE]
     )
-    assert "[rank0]: " in ranks.stderr and "[rank1]: " in ranks.stderr
+    assert "[rank0]: " in ranks.stderr  # rank 1, which loads no weights, has nothing to say
     assert ranks.stdout.count("===== Train set") == 1
     assert (
         mezo_log.parse_closing_lines(ranks.stdout.splitlines()) is not None
@@ -122,6 +128,7 @@ def test_a_rank_that_fails_ends_the_run_at_once_with_its_error(
     assert ranks.returncode == 1
     expected = "ChildFailedError: rank 1: RuntimeError: injected fault on rank 1 at step 2"
     assert ranks.stderr.strip().splitlines()[-1] == expected
+    assert "[rank1]: RuntimeError: injected fault" in ranks.stderr  # its traceback, prefixed
     # What the job records as its error (zo_sweep.sweep.job_result) is that line.
     assert records.error_line(ranks.stderr.splitlines()) == expected
     assert ended - float(stamp.read_text()) < 30, "the other rank was stopped, not left waiting"
@@ -160,13 +167,18 @@ def test_the_launcher_runs_the_trainer_on_each_node_of_a_slurm_job() -> None:
         *("--config", "train.yaml"),
     ]
     assert rendezvous_args({}) == ["--standalone"]  # one node: a free port of its own
-    assert rendezvous_args({"SLURM_NNODES": "1", "SLURM_JOB_ID": "7"}) == ["--standalone"]
-    slurm = {"SLURM_NNODES": "2", "SLURM_JOB_ID": "12345", "SLURM_JOB_NODELIST": "gpu[03-04]"}
+    assert rendezvous_args({"SLURM_STEP_NUM_NODES": "1", "SLURM_JOB_ID": "7"}) == ["--standalone"]
+    # An salloc shell of two nodes runs one launcher: it meets no other.
+    assert rendezvous_args({"SLURM_NNODES": "2", "SLURM_JOB_ID": "7"}) == ["--standalone"]
+    slurm = {"SLURM_STEP_NUM_NODES": "2", "SLURM_JOB_ID": "12345", "SLURM_NODEID": "1",
+             "SLURM_STEP_NODELIST": "gpu[03-04]", "SLURM_JOB_NODELIST": "gpu[01-04]"}  # fmt: skip
+    assert step_nodes(slurm) == (1, 2) and step_nodes({}) == (0, 1)
     assert rendezvous_args(slurm) == [
         "--nnodes=2",
-        "--rdzv-backend=c10d",
-        "--rdzv-endpoint=gpu03:29745",
-        "--rdzv-id=12345",
+        "--node-rank=1",
+        "--rdzv-backend=static",
+        "--master-addr=gpu03",
+        "--master-port=29745",
     ]
     assert first_host("node[007-009,012],cpu1") == "node007"
     # A LoRA rank given as RANK reaches the ranks, whose RANK torchrun sets to their own.

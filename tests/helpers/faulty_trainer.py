@@ -21,7 +21,7 @@ from zo_sweep.train.cli import main
 
 
 def with_fault(step_function: Callable, fault: str, stamp: str | None = None) -> Callable:
-    """`FirstOrderStepper.step` that does the fault first, at its rank and step."""
+    """A stepper's `step` that does the fault first, at its rank and step."""
     rank, at_step, kind = fault.split(":")
 
     def step(self, items, step: int) -> float:
@@ -40,6 +40,7 @@ def with_fault(step_function: Callable, fault: str, stamp: str | None = None) ->
 
 if __name__ == "__main__":
     if os.environ.get("FAULT"):
-        stepper = steppers.FirstOrderStepper
-        stepper.step = with_fault(stepper.step, os.environ["FAULT"], os.environ.get("FAULT_STAMP"))
+        for stepper in (steppers.FirstOrderStepper, steppers.ZerothOrderStepper):
+            fault, stamp = os.environ["FAULT"], os.environ.get("FAULT_STAMP")
+            stepper.step = with_fault(stepper.step, fault, stamp)
     sys.exit(main())

@@ -14,8 +14,11 @@ from zo_sweep.random_llama import CORPUS, build_random_llama
 TEST_CORPUS = (*CORPUS, "positive negative true false yes no maybe because so")
 
 
-def build_tiny_llama(path: str | Path, *, seed: int = 0, hidden: int = 32, layers: int = 2) -> Path:
-    """Write a tiny Llama model folder (config, weights, tokenizer) to `path` and return it."""
+def build_tiny_llama(
+    path: str | Path, *, seed: int = 0, hidden: int = 32, layers: int = 2, tied: bool = False
+) -> Path:
+    """Write a tiny Llama model folder (config, weights, tokenizer) to `path` and return it;
+    `tied`: its embedding and LM head share one weight, as SmolLM2's do."""
     return build_random_llama(
         path,
         hidden=hidden,
@@ -23,7 +26,7 @@ def build_tiny_llama(path: str | Path, *, seed: int = 0, hidden: int = 32, layer
         heads=4,
         kv_heads=2,
         intermediate=2 * hidden,
-        tie_embeddings=False,
+        tie_embeddings=tied,
         max_positions=512,
         corpus=TEST_CORPUS,
         seed=seed,

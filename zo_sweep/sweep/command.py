@@ -4,9 +4,15 @@ The project's trainer reads the job's train.yaml itself, in one hop:
 
     python -m zo_sweep.train --config <job>/train.yaml
 
+and a job of several devices (`devices_per_job`) runs it as that many ranks, through PyTorch's
+own launcher, one launcher per node (zo_sweep.train.launch):
+
+    python -m zo_sweep.train.launch --nproc-per-node=4 --config <job>/train.yaml
+
 A script of your own (`method.script`: a team's MeZO checkout, the old base scripts) runs as
 `bash <method.script> <method.args...>` in `method.cwd`, with the trainer's settings exported
-as the old scripts' environment variables (zo_sweep.sweep.handoff).
+as the old scripts' environment variables (zo_sweep.sweep.handoff); given several devices, it
+sees them all and uses them as it does (MeZO's run.py: `device_map='auto'`).
 """
 
 from __future__ import annotations
@@ -23,8 +29,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from zo_sweep import PROJECT_ROOT, RESOURCE_ROOT
 from zo_sweep.sweep.handoff import env_value, settings_environment
-from zo_sweep.sweep.process import launcher_environment, thread_environment
+from zo_sweep.sweep.process import (
+    CHECKPOINT_GRACE_SECONDS,
+    GRACE_SECONDS,
+    launcher_environment,
+    thread_environment,
+)
 from zo_sweep.sweep.validation import resolve_script
+from zo_sweep.train.launch import SHUTDOWN_TIMEOUT_VARIABLE, rank_command, step_nodes
 from zo_sweep.train.settings import SETTINGS_FILE, TrainSettings
 
 # The project's trainer, run by the sweep's own interpreter.
@@ -34,18 +46,24 @@ TRAINER_MODULE = "zo_sweep.train"
 @dataclass(frozen=True)
 class JobCommand:
     """A script under bash (`script` with `args`), or the project's trainer (no script, its
-    flags in `args`), run in `cwd` with `env` on top of the inherited environment."""
+    flags in `args`; as `ranks` ranks on each of `nodes` nodes), run in `cwd` with `env` on top
+    of the inherited environment; given `grace_seconds` to stop after SIGTERM."""
 
     script: Path | None
     env: dict[str, str]
     cwd: Path
     args: tuple[str, ...] = ()
+    ranks: int = 1
+    nodes: int = 1
+    grace_seconds: float = GRACE_SECONDS
 
     @property
     def argv(self) -> list[str]:
-        if self.script is None:
-            return [sys.executable, "-m", TRAINER_MODULE, *self.args]
-        return ["bash", str(self.script), *self.args]
+        if self.script is not None:
+            return ["bash", str(self.script), *self.args]
+        if self.ranks * self.nodes > 1:
+            return rank_command(self.ranks, self.args)
+        return [sys.executable, "-m", TRAINER_MODULE, *self.args]
 
     def with_env(self, extra: Mapping[str, str]) -> JobCommand:
         return replace(self, env={**self.env, **extra})
@@ -73,11 +91,25 @@ def build_command(cfg: DictConfig, job_dir: Path, settings: TrainSettings) -> Jo
         # The trainer reads every setting from the file; OUTPUT_DIR is where it writes.
         own = {**thread_environment(), **trainer_path(), "OUTPUT_DIR": str(job_dir.resolve())}
         config = str((job_dir / SETTINGS_FILE).resolve())
-        return JobCommand(None, {**own, **extra_environment(cfg)}, cwd, ("--config", config))
+        devices = int(cfg.get("devices_per_job") or 1)
+        _, nodes = step_nodes(os.environ)  # under SLURM, one launcher per node of the job
+        grace = stop_grace_seconds(settings)
+        if devices > 1:  # torchrun gives its ranks the same time to stop
+            own[SHUTDOWN_TIMEOUT_VARIABLE] = f"{grace:g}"
+        env = {**own, **extra_environment(cfg)}
+        ranks = max(1, devices // nodes)
+        return JobCommand(None, env, cwd, ("--config", config), ranks, nodes, grace)
     args = tuple(script_argument(arg) for arg in OmegaConf.select(cfg, "method.args") or [])
     own = {**launcher_environment(), **settings_environment(settings, job_dir)}
     script_path = resolve_script(str(script), script_cwd(cfg))
     return JobCommand(script_path, {**own, **extra_environment(cfg)}, cwd, args)
+
+
+def stop_grace_seconds(settings: TrainSettings) -> float:
+    """How long the trainer may take to stop after SIGTERM: a first-order run that checkpoints
+    saves its state first."""
+    saves = settings.trainer != "zo" and settings.checkpoint_steps > 0
+    return CHECKPOINT_GRACE_SECONDS if saves else GRACE_SECONDS
 
 
 def extra_environment(cfg: DictConfig) -> dict[str, str]:

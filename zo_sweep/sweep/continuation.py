@@ -1,5 +1,8 @@
 """A job that goes on where an earlier attempt of it stopped, instead of starting from step 0.
 
+The same SLURM job also runs once on each node of a job that spans nodes: the first node claims
+the job's directory, and the others find it by the SLURM job id it records.
+
 Two ways a job gets a second attempt:
 
 - SLURM requeues it (preemption, or a time limit with `max_num_timeout`): the same SLURM job
@@ -16,17 +19,21 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from zo_sweep import records
 from zo_sweep.sweep.resume import config_hash
+from zo_sweep.train.launch import step_nodes
 
 log = logging.getLogger(__name__)
 
 SLURM_JOB_FILE = "slurm_job_id"
+# How long the other nodes of a job wait for the first to claim its directory.
+CLAIM_WAIT_SECONDS = 600.0
 # What a later attempt takes over from an unfinished one: the checkpoint and the curve so far.
 CHECKPOINT_FILES = (records.TRAJECTORY_FILE, records.CHECKPOINT_DIR, records.METRICS_FILE)
 # The file that says a job holds a checkpoint: MeZO's trajectory, or the last file written
@@ -47,6 +54,26 @@ def remember_slurm_job(job_dir: Path) -> None:
     job_id = slurm_job_id()
     if job_id:
         (job_dir / SLURM_JOB_FILE).write_text(job_id + "\n")
+
+
+def on_another_node() -> bool:
+    """Whether this process runs a SLURM job on a node other than the first of its nodes."""
+    node, _ = step_nodes(os.environ)
+    return node > 0
+
+
+def claimed_by_this_job(parent: Path, names: Sequence[str], poll_seconds: float = 0.5) -> str:
+    """The folder (of `names`, under `parent`) that this SLURM job's first node claimed, once it
+    has: what the other nodes of the job run in. The first name if it never does."""
+    job_id = slurm_job_id()
+    deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for name in names:
+            marker = parent / name / SLURM_JOB_FILE
+            if marker.exists() and marker.read_text().strip() == job_id:
+                return name
+        time.sleep(poll_seconds)
+    return names[0]
 
 
 def is_requeued_attempt(job_dir: Path) -> bool:

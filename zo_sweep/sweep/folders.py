@@ -130,6 +130,8 @@ def claim_job_subdir(sweep_dir: str, cell: str, override_dirname: str, job_num: 
 
 
 def _first_free(parent: Path, names: list[str]) -> str:
+    if continuation.on_another_node():
+        return continuation.claimed_by_this_job(parent, names)  # the first node claims it
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError:

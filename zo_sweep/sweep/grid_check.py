@@ -23,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 from zo_sweep.errors import ConfigError, DataError
 from zo_sweep.sweep.command_line_checks import check_sweep_has_jobs
 from zo_sweep.sweep.job_configs import JobConfigs
+from zo_sweep.sweep.job_memory import Placement, check_memory
 from zo_sweep.sweep.one_line import one_line_message
 from zo_sweep.sweep.outcome import OUTCOME
 from zo_sweep.sweep.validation import check_settings, validate_job_config, validate_job_context
@@ -38,6 +39,7 @@ class Context:
 
     settings: TrainSettings  # without the trainer's rules applied: each job's values get them
     referenced: frozenset[str]  # every name an interpolation of the config mentions
+    placement: Placement  # where its jobs run: their memory plan's devices and GPU
 
 
 def check_grid(
@@ -82,11 +84,15 @@ def _check_job(
     if context is not None and all(_is_plain_hyperparameter(o, context.referenced) for o in own):
         # Nothing else reads these values: the shared checks hold, only the rules remain.
         changes = {o.key_or_group: _typed_hyperparameter(o) for o in own}
-        check_settings(replace(context.settings, **changes))
+        settings = replace(context.settings, **changes)
+        check_settings(settings)
+        check_memory(context.placement, settings)
         return
     config = configs.load_sweep_config(master, list(job))
     if context is None:
-        contexts[key] = Context(validate_job_context(config), _interpolated_names(config))
+        contexts[key] = Context(
+            validate_job_context(config), _interpolated_names(config), Placement.of(config)
+        )
     validate_job_config(config)
 
 

@@ -6,6 +6,10 @@ the old scripts' environment variables (zo_sweep.sweep.command). A script that w
 result.json is read through MeZO's closing log lines. Whatever happens, the job leaves a
 result.json with its status (where the disk lets it), and it never raises but for Ctrl-C, so
 one failure never stops a sweep.
+
+A job of several devices runs its trainer as that many ranks; under SLURM, one that spans
+nodes runs this function once per node (zo_sweep.sweep.other_nodes): the first node's run is
+the job, the others only start their ranks.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from omegaconf.errors import OmegaConfBaseException
 from zo_sweep import records
 from zo_sweep.errors import ConfigError, DataError
 from zo_sweep.jobdir.liveness import process_alive, record_runner, sweep_process_to_watch
-from zo_sweep.sweep import continuation
+from zo_sweep.sweep import continuation, other_nodes
 from zo_sweep.sweep.command import JobCommand, build_command
 from zo_sweep.sweep.gpu_slots import gpu_slot
 from zo_sweep.sweep.handoff import write_settings
@@ -36,6 +40,7 @@ from zo_sweep.sweep.job_files import (
     write_command_file,
     write_snapshot,
 )
+from zo_sweep.sweep.job_memory import jobs_per_gpu
 from zo_sweep.sweep.job_result import NO_OBJECTIVE, JobObjective, collect_result, objective
 from zo_sweep.sweep.process import (
     ProcessOutcome,
@@ -89,6 +94,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> JobObjective:
     # A full disk must not print a traceback for every log line Hydra's file handler drops.
     logging.raiseExceptions = False
     started = time.monotonic()
+    if continuation.on_another_node():
+        return other_nodes.run_ranks(cfg, job_dir)
     try:
         with ends_with_the_sweep():  # a launcher's worker does not outlive the sweep
             return _run_job(cfg, job_dir, started)
@@ -131,7 +138,7 @@ def _run_job(cfg: DictConfig, job_dir: Path, started: float) -> JobObjective:
 
     try:
         with sigterm_as_interrupt():
-            outcome, command = _run_on_a_slot(cfg, job_dir, command)
+            outcome, command = _run_on_a_slot(cfg, job_dir, command, settings)
     except KeyboardInterrupt:
         _record(job_dir, {**fields, **_interrupted_fields()}, started)
         raise
@@ -159,20 +166,28 @@ def _restore_record(
     write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
 
 
-def cpu_thread_share(gpu_env: Mapping[str, str]) -> dict[str, str]:
-    """OMP_NUM_THREADS for a CPU job that runs beside others: each gets its share of the cores.
+def cpu_thread_share(gpu_env: Mapping[str, str], ranks: int = 1) -> dict[str, str]:
+    """OMP_NUM_THREADS for a CPU job that runs beside others, or as several ranks: each process
+    gets its share of the cores.
 
     Two torch processes that each use every core run many times slower than twice as slow
-    (their thread pools thrash), so parallel CPU jobs split the cores. A value the user set,
-    and jobs on a GPU, are left alone.
+    (their thread pools thrash), so parallel CPU jobs, and a job's ranks, split the cores. A
+    value the user set, and jobs on a GPU, are left alone.
     """
     gpu = gpu_env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES", ""))
     if "OMP_NUM_THREADS" in os.environ or gpu not in ("", "-1"):
         return {}
-    parallel = _parallel_jobs()
-    if parallel <= 1:
+    processes = _parallel_jobs() * ranks
+    if processes <= 1:
         return {}
-    return {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // parallel))}
+    return {"OMP_NUM_THREADS": str(max(1, usable_cores() // processes))}
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a scheduler's share of the machine where it sets one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _parallel_jobs() -> int:
@@ -186,12 +201,17 @@ def _parallel_jobs() -> int:
 
 
 def _run_on_a_slot(
-    cfg: DictConfig, job_dir: Path, command: JobCommand
+    cfg: DictConfig, job_dir: Path, command: JobCommand, settings: TrainSettings
 ) -> tuple[ProcessOutcome, JobCommand]:
+    # A job on the CPU holds no GPU.
+    gpus = [] if settings.device == "cpu" else cfg.get("gpus")
     with gpu_slot(
-        cfg.get("gpus"), int(cfg.get("jobs_per_gpu") or 1), cfg.get("gpu_lock_dir")
+        gpus,
+        jobs_per_gpu(cfg, settings),
+        cfg.get("gpu_lock_dir"),
+        devices_per_job=int(cfg.get("devices_per_job") or 1),
     ) as gpu_env:
-        command = command.with_env({**gpu_env, **cpu_thread_share(gpu_env)})
+        command = command.with_env({**gpu_env, **cpu_thread_share(gpu_env, command.ranks)})
         write_command_file(job_dir, command.shell_line(raw_env=RERUN_ENV))
         timeout_min = cfg.get("job_timeout_min")
         log.info("%s: started (the full command is in %s)", job_dir, records.COMMAND_FILE)
@@ -203,6 +223,7 @@ def _run_on_a_slot(
             stderr_path=job_dir / records.STDERR_FILE,
             timeout_seconds=None if timeout_min is None else float(timeout_min) * 60,
             watch_pid=sweep_process_to_watch(),
+            grace_seconds=command.grace_seconds,
         )
     return outcome, command
 

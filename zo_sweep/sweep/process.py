@@ -20,10 +20,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 # Time the trainer gets to exit cleanly after SIGTERM before SIGKILL. The keeper uses it for
 # the script's processes; the job waits longer for the keeper, which cleans up before it exits.
 GRACE_SECONDS = 5.0
+# A first-order trainer ends its step (and a dev evaluation that is due) and saves its
+# checkpoint on SIGTERM: a large model's sharded state takes minutes to write. It exits as soon
+# as it has saved; only a hung one waits this long for SIGKILL.
+CHECKPOINT_GRACE_SECONDS = 300.0
 KEEPER_MARGIN_SECONDS = 3.0
 GUARD_SCRIPT = Path(__file__).with_name("guard.py")
 # Thread-pool sizes a launcher may set for its workers (joblib does); a job carries them.
@@ -58,20 +63,22 @@ def run_process_group(
     argv: Sequence[str],
     env: Mapping[str, str],
     cwd: Path,
-    stdout_path: Path,
-    stderr_path: Path,
+    stdout_path: Path | None,
+    stderr_path: Path | None,
     timeout_seconds: float | None,
     watch_pid: int | None = None,
+    grace_seconds: float = GRACE_SECONDS,
 ) -> ProcessOutcome:
-    """Run argv with stdout/stderr streamed to files; end its group on timeout or interrupt.
+    """Run argv with stdout/stderr streamed to files (None: this process's own); end its group
+    on timeout or interrupt, SIGKILL `grace_seconds` after SIGTERM.
 
     KeyboardInterrupt (Ctrl-C, or SIGTERM turned into one by `sigterm_as_interrupt`) ends the
     group and propagates, so the caller can record the job as interrupted. `watch_pid`: a
     process (the sweep's own) whose death ends the job.
     """
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+    with _output(stdout_path) as out, _output(stderr_path) as err:
         process = subprocess.Popen(
-            kept_argv(argv, watch_pid),
+            kept_argv(argv, watch_pid, grace_seconds),
             env=dict(env),
             cwd=cwd,
             stdout=out,
@@ -81,22 +88,34 @@ def run_process_group(
         try:
             exit_code = process.wait(timeout=timeout_seconds)
         except subprocess.TimeoutExpired:
-            end_process_group(process)
+            end_process_group(process, grace_seconds)
             return ProcessOutcome(None, timed_out=True)
         except BaseException:
-            end_process_group(process)
+            end_process_group(process, grace_seconds)
             raise
         # The keeper has ended the script's leftovers; whatever still holds the group goes too.
         _signal_group(process.pid, signal.SIGKILL)
         return ProcessOutcome(exit_code, timed_out=False)
 
 
-def kept_argv(argv: Sequence[str], watch_pid: int | None = None) -> list[str]:
+def kept_argv(
+    argv: Sequence[str], watch_pid: int | None = None, grace_seconds: float = GRACE_SECONDS
+) -> list[str]:
     """argv run under the keeper, which ends whatever the script leaves behind."""
     watch = ["--watch", str(watch_pid)] if watch_pid is not None else []
     # Run by its file, so the keeper starts whatever folder the job runs in (method.cwd).
-    keeper = [sys.executable, str(GUARD_SCRIPT), "--grace", str(GRACE_SECONDS)]
+    keeper = [sys.executable, str(GUARD_SCRIPT), "--grace", str(grace_seconds)]
     return [*keeper, *watch, "--", *argv]
+
+
+@contextlib.contextmanager
+def _output(path: Path | None) -> Iterator[Any]:
+    """A log file opened for the script, or None: the script writes to this process's own."""
+    if path is None:
+        yield None
+        return
+    with open(path, "wb") as handle:
+        yield handle
 
 
 def end_process_group(process: subprocess.Popen, grace_seconds: float = GRACE_SECONDS) -> None:

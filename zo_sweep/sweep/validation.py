@@ -23,6 +23,7 @@ from zo_sweep.jobdir.schema import GPU_CHOICE_AUTO, top_level_keys
 from zo_sweep.sweep.folders import check_folder_names
 from zo_sweep.sweep.gpu_slots import detect_gpus, scheduler_placed
 from zo_sweep.sweep.handoff import SWEEP_KEYS, job_settings
+from zo_sweep.sweep.job_memory import Placement, check_memory
 from zo_sweep.sweep.one_line import one_line_message, unknown_key_message
 from zo_sweep.train.settings import TrainSettings, check, env_fields
 
@@ -40,9 +41,11 @@ __all__ = [
 
 def validate_job_config(cfg: DictConfig, job_dir: Path | None = None) -> TrainSettings:
     """The trainer's settings of a job config (writing to job_dir), built and checked;
-    ConfigError (one line) if the config cannot make a sensible run."""
+    ConfigError (one line) if the config cannot make a sensible run, or cannot fit the GPUs it
+    would get."""
     settings = validate_job_context(cfg, job_dir)
     check_settings(settings)
+    check_memory(Placement.of(cfg), settings)
     return settings
 
 

@@ -2,9 +2,9 @@
 
 The memory plan (zo_sweep.train.memory_plan) needs what a model holds, not what it says: the
 parameters as the model class builds them (tied embeddings counted once), the largest decoder
-layer (what a sharded job gathers at a time), the part outside the decoder layers (the root of
-a sharded model), the sizes activations scale with, and every linear layer a LoRA adapter may
-wrap. Building the architecture on the meta device gives all of these in a second, for any
+layer and the larger of the embedding and the LM head (the units a sharded job gathers one or two
+at a time), the part outside the decoder layers, the sizes activations scale with, and every
+linear layer a LoRA adapter may wrap. Building the architecture on the meta device gives all of these in a second, for any
 model class transformers knows, without a byte of weights.
 
 A model's config.json is read from a local folder, the embedded model's cache, or the Hugging
@@ -51,6 +51,8 @@ class Architecture:
     vocab: int | None = None
     layer_params: int | None = None  # the largest decoder layer
     root_params: int | None = None  # everything outside the decoder layers
+    edge_params: int | None = None  # the larger of the embedding and the LM head (one if tied)
+    rest_params: int | None = None  # outside the layers, the embedding and the head: the norm
     largest_param: int | None = None  # the largest single tensor
     linears: tuple[Linear, ...] = ()
 
@@ -133,6 +135,10 @@ def architecture_from_dict(config: dict[str, Any], source: str = CONFIG_FILE) ->
 def _measure(model: Any, config: Any, source: str) -> Architecture:
     layers = _decoder_layers(model)
     in_layers = {id(p) for layer in layers for p in layer.parameters()}
+    edges = [
+        e for e in (model.get_input_embeddings(), model.get_output_embeddings()) if e is not None
+    ]
+    in_edges = {id(p) for edge in edges for p in edge.parameters()}
     unique = list(model.parameters())  # each tied tensor once
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     heads = text.num_attention_heads
@@ -148,6 +154,8 @@ def _measure(model: Any, config: Any, source: str) -> Architecture:
         vocab=text.vocab_size,
         layer_params=max(sum(p.numel() for p in layer.parameters()) for layer in layers),
         root_params=sum(p.numel() for p in unique if id(p) not in in_layers),
+        edge_params=max(sum(p.numel() for p in edge.parameters()) for edge in edges),
+        rest_params=sum(p.numel() for p in unique if id(p) not in in_layers | in_edges),
         largest_param=max(p.numel() for p in unique),
         linears=_linears(model),
     )

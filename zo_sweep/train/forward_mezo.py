@@ -33,9 +33,10 @@ from zo_sweep.train.noise import (
     noise_of,
     parameter_key,
 )
-from zo_sweep.train.perturbed_forward import CPU_SLAB, GPU_SLAB, ForwardPerturbation
+from zo_sweep.train.perturbed_forward import ForwardPerturbation
 from zo_sweep.train.rounding import stochastic_round
 from zo_sweep.train.spsa import SPSA, Closure, Update, ZOStep
+from zo_sweep.train.work_sizes import PERTURBED_SLAB
 
 HALF = (torch.bfloat16, torch.float16)
 
@@ -78,7 +79,7 @@ class ForwardPerturbedSGD(SPSA):
         workers = min(workers or (torch.get_num_threads() if on_cpu else 1), len(self.blocks))
         largest = max(block.numel for block in self.blocks)
         self.workers = BlockWorkers(device, largest, workers)
-        slab_size = slab_size or (CPU_SLAB if on_cpu else GPU_SLAB)
+        slab_size = slab_size or PERTURBED_SLAB["cpu" if on_cpu else "cuda"]
         self.perturbation = ForwardPerturbation(
             model, named, self.workers, self.block_size, slab_size
         )

@@ -8,10 +8,12 @@ PyTorch's own launcher (torch.distributed.run, torchrun) starts `python -m zo_sw
   launcher ends with that rank's exit code and, as its last line on stderr, that rank's error
   (`ChildFailedError: rank 1: RuntimeError: ...`);
 - passes SIGTERM (SLURM's preemption, a job's timeout) to the ranks, which save a first-order
-  run's checkpoint and stop; the launcher then exits 143;
-- meets the other nodes of a SLURM job of several nodes (SLURM_NNODES > 1, one launcher per
-  node) at the job's first node, on a port derived from the job's id; on one node the ranks
-  meet on a free port of their own (--standalone), so several jobs share a node;
+  run's checkpoint and stop; the launcher then exits 143. It gives them
+  TORCH_ELASTIC_SHUTDOWN_TIMEOUT seconds (torchrun's own variable, default 30) before SIGKILL;
+- meets the other nodes of a SLURM job step of several nodes (`srun` on N nodes, one launcher
+  per node: SLURM_STEP_NUM_NODES > 1) at the step's first node, on a port derived from the
+  job's id, each node's ranks numbered in SLURM's order of the nodes; on one node the ranks meet on a free port of their own (--standalone), so several
+  jobs share a node;
 - passes a LoRA rank given as RANK (the variables' interface) on as --rank, since torchrun
   sets each rank's RANK to its own.
 
@@ -36,6 +38,7 @@ from zo_sweep.train.settings import SETTINGS_ENV
 
 PREFIX_TEMPLATE = "[rank${rank}]: "  # torchrun fills in ${rank}
 PREFIX_VARIABLE = "TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE"
+SHUTDOWN_TIMEOUT_VARIABLE = "TORCH_ELASTIC_SHUTDOWN_TIMEOUT"  # seconds from SIGTERM to SIGKILL
 RENDEZVOUS_PORTS = (29400, 1000)  # first port, and how many the job ids spread over
 TERMINATED = 143
 
@@ -81,19 +84,31 @@ def torchrun_args(
     ]
 
 
+def step_nodes(environ: Mapping[str, str]) -> tuple[int, int]:
+    """(this node's index, nodes) of the SLURM job step this process runs in (`srun` sets
+    them; a batch script or an `salloc` shell is one node's), else (0, 1)."""
+    nodes = int(environ.get("SLURM_STEP_NUM_NODES") or 1)
+    if nodes <= 1:
+        return 0, 1
+    return int(environ.get("SLURM_NODEID") or 0), nodes
+
+
 def rendezvous_args(environ: Mapping[str, str]) -> list[str]:
-    """Where the nodes' launchers meet: this node alone, or the SLURM job's first node."""
-    nodes = int(environ.get("SLURM_NNODES") or environ.get("SLURM_JOB_NUM_NODES") or 1)
+    """Where the nodes' launchers meet: this node alone, or the SLURM job step's first node."""
+    node, nodes = step_nodes(environ)
     if nodes <= 1:
         return ["--standalone"]
     job = environ["SLURM_JOB_ID"]
     first, spread = RENDEZVOUS_PORTS
-    host = first_host(environ["SLURM_JOB_NODELIST"])
+    host = first_host(environ.get("SLURM_STEP_NODELIST") or environ["SLURM_JOB_NODELIST"])
+    # A static rendezvous: the nodes' ranks follow SLURM's order, so rank 0 (the one that
+    # writes the run's records) runs on the job's first node, beside the job's own logs.
     return [
         f"--nnodes={nodes}",
-        "--rdzv-backend=c10d",
-        f"--rdzv-endpoint={host}:{first + int(job) % spread}",
-        f"--rdzv-id={job}",
+        f"--node-rank={node}",
+        "--rdzv-backend=static",
+        f"--master-addr={host}",
+        f"--master-port={first + int(job) % spread}",
     ]
 
 

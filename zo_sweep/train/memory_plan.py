@@ -4,8 +4,8 @@ What the trainer holds (zo_sweep.train.model and steppers), per method:
 
 - zo: every weight trains. `fp32_masters` keeps 4-byte weights (the forward casts one layer at
   a time under autocast; under inference mode nothing is cached); `inference` keeps them in the
-  forward's dtype and perturbs each layer as it runs (about one layer's weight extra).
-  No gradients, no optimizer state; the noise is drawn into two buffers of a chunk.
+  forward's dtype and perturbs each layer as it runs (a slab of a layer's rows extra).
+  No gradients, no optimizer state; the noise is drawn into two buffers of a block.
 - zo_lora: the frozen base in the forward's dtype, fp32 adapters (as in every LoRA run),
   MeZO's buffers.
 - fo_full: fp32 weights, fp32 gradients and AdamW's two fp32 moments (16 bytes a parameter);
@@ -19,9 +19,11 @@ linears keep no input), measured with saved-tensor hooks on Llama layers; an inf
 holds one layer's working set, about 2h + 3i a token. Gradients and saved activations peak at
 different moments (the backward frees one as it fills the other), so the peak takes the larger.
 
-A job on N devices is sharded (FSDP2, one unit per decoder layer and the root): weights,
-gradients and optimizer state divide by N, each device reads 1/N of the batch, and it gathers
-the root (embeddings and head) and two layers (the one running and the one prefetched) at a time.
+A job on N devices is sharded (FSDP2: one unit per decoder layer, the embedding and the LM head
+units of their own, the root for the rest; zo_sweep.train.sharding): weights, gradients and
+optimizer state divide by N, each device reads 1/N of the batch, and it gathers two units at a
+time (the one running and the next one, prefetched: at most the embedding or the head and a
+layer) beside the root (the final norm).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 
 from zo_sweep.train.architecture import Architecture
 from zo_sweep.train.settings import FP32_MASTERS, INFERENCE
+from zo_sweep.train.work_sizes import NOISE_BLOCK, NOISE_BUFFERS_PER_WORKER, PERTURBED_SLAB
 
 METHODS = ("zo", "zo_lora", "fo_full", "fo_lora")
 PRECISIONS = {INFERENCE: "inference memory", FP32_MASTERS: "fp32 masters"}
@@ -40,8 +43,8 @@ GIB = 2**30
 # Beyond the tensors: a GPU's CUDA context and allocator slack; on the CPU, the process itself
 # (Python, torch, transformers, the tokenizer and the data), measured on the embedded model.
 RUNTIME_BYTES = {"cuda": 1 * GIB, "cpu": 0.45 * GIB}
-# zo_sweep.train.mezo draws the noise into two buffers of a chunk per worker thread.
-NOISE_BUFFER_BYTES = {"cuda": 2 * 2**24 * FP32, "cpu": 2 * 2 * 2**20 * FP32}
+# MeZO's noise workers: one on a GPU, a thread per core on the CPU (planned as two).
+NOISE_WORKERS = {"cuda": 1, "cpu": 2}
 # Values a token keeps per decoder layer, as multiples of (hidden, attention width, MLP width).
 SAVED_FULL = (6, 4, 4)
 SAVED_ADAPTERS = (3, 4, 3)
@@ -158,14 +161,20 @@ def _temporaries(arch: Architecture, shape: JobShape, trainable: int) -> dict[st
     layer = arch.layer_params or 0
     parts: dict[str, float] = {}
     if shape.devices > 1:
-        # FSDP2 gathers the root for the whole forward, and a layer plus the next one prefetched.
-        parts[GATHERED] = ((arch.root_params or 0) + 2 * layer) * half
+        # FSDP2 gathers a unit and the next one prefetched (the largest pair: a layer and the
+        # embedding or the head), beside the root, gathered for the whole forward.
+        edge = arch.edge_params or 0
+        pair = layer + max(layer, edge)
+        parts[GATHERED] = (pair + (arch.rest_params or 0)) * half
         if shape.method.startswith("fo"):
-            parts[GATHERED] += 2 * layer * FP32  # a layer's unsharded gradient, reduce-scattered
+            parts[GATHERED] += pair * FP32  # the units' unsharded gradients, reduce-scattered
     if shape.method == "zo" and shape.precision == INFERENCE and half < FP32:
-        parts[PERTURBED] = max(layer, arch.largest_param or 0) * half
+        # A linear layer runs on a slab of its perturbed rows at a time (perturbed_forward).
+        largest = arch.largest_param or layer
+        parts[PERTURBED] = min(largest, PERTURBED_SLAB[shape.device_type]) * half
     if shape.method.startswith("zo"):
-        parts[NOISE] = NOISE_BUFFER_BYTES[shape.device_type]
+        buffers = NOISE_WORKERS[shape.device_type] * NOISE_BUFFERS_PER_WORKER
+        parts[NOISE] = buffers * NOISE_BLOCK[shape.device_type] * FP32
     if shape.method == "fo_full" and half < FP32 and shape.devices == 1:
         parts[HALF_COPIES] = arch.params * half  # autocast saves them for the backward
     if shape.method.startswith("fo") and shape.optimizer == "adamw":

@@ -27,9 +27,9 @@ from typing import TypeVar
 
 import torch
 
+from zo_sweep.train.work_sizes import NOISE_BLOCK
+
 Item = TypeVar("Item")
-CPU_BLOCK = 1 << 18  # a few blocks per decoder weight, so both cores draw a layer's noise
-GPU_BLOCK = 1 << 24  # fewer, larger kernels: a GPU is bound by launches, not cache
 _MASK63 = (1 << 63) - 1
 NOISE, ROUNDING = 0, 1  # the streams of a block: its z, and the random bits of its rounding
 
@@ -46,7 +46,7 @@ def block_seed(step_seed: int, key: int, block: int, stream: int = NOISE) -> int
 
 
 def default_block_size(device: torch.device) -> int:
-    return CPU_BLOCK if device.type == "cpu" else GPU_BLOCK
+    return NOISE_BLOCK["cpu" if device.type == "cpu" else "cuda"]
 
 
 def row_blocks(shape: Sequence[int], block_size: int) -> list[tuple[int, int]]:

@@ -39,9 +39,6 @@ from zo_sweep.train.noise import (
     row_blocks,
 )
 
-CPU_SLAB = 1 << 21  # values of a linear layer's weight perturbed at once: 4 MB in bf16
-GPU_SLAB = 1 << 27  # a GPU keeps its matrix products large
-
 
 @dataclass
 class Site:

@@ -23,7 +23,7 @@ from zo_sweep.train.settings import (
     TrainSettings,
     names_with_role,
 )
-from zo_sweep.train.sharding import shard_model
+from zo_sweep.train.sharded_model import load_sharded_run_model
 from zo_sweep.train.steppers import check_ranks
 from zo_sweep.train.tracker_stores import OUTPUT_DIR_TAG
 from zo_sweep.train.trackers import Tracker, open_tracker
@@ -107,9 +107,10 @@ def _train(
     )
     # First-order runs on N ranks shard the model; MeZO's sharding comes with its own noise.
     sharded = ranks.grouped and config.trainer != "zo"
-    model, tokenizer = load_run_model(config, device, sharded=sharded)
     if sharded:
-        model = shard_model(model, ranks, device, pick_dtype(config.dtype, device))
+        model, tokenizer = load_sharded_run_model(config, device, ranks)
+    else:
+        model, tokenizer = load_run_model(config, device)
     data = EncodedSplits(
         *(
             encode(tokenizer, split, config.max_length)
