@@ -26,6 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from zo_sweep.closed_pipe import quiet_on_closed_pipe
+
 OPTIONS = ("inference", "fp32_masters")
 
 
@@ -186,6 +188,7 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
+@quiet_on_closed_pipe
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.run:
