@@ -57,11 +57,11 @@ def test_lora_beats_zero_shot_on_example_sst2(monkeypatch, tmp_path) -> None:
         "MODE": "lora",
         "LR": "1e-3",
         "BS": "8",
-        "STEPS": "30",
-        "EVAL_STEPS": "10",
+        "STEPS": "15",
+        "EVAL_STEPS": "5",
         "TRAIN": "240",
-        "DEV": "48",
-        "EVAL": "32",
+        "DEV": "32",
+        "EVAL": "16",
         "OUTPUT_DIR": str(tmp_path),
     }
     for key, value in env.items():
