@@ -12,7 +12,10 @@ The trainable weights stay in bf16 or fp16, as inference holds them: 2 bytes a p
   so replaying a trajectory (zo_sweep.train.trajectory) lands on the same bits.
 
 The noise is the same function of (seed, parameter name, position) as for fp32 masters
-(zo_sweep.train.noise): for one seed both designs perturb along the same direction.
+(zo_sweep.train.noise): for one seed both designs perturb along the same direction. On N ranks
+(a model sharded by FSDP2) the forwards perturb each weight as FSDP2 gathers it, whole, and
+each rank updates only the rows of its own shards, with the noise and the rounding's random
+bits of those rows of the full parameter: the update one rank makes to them.
 """
 
 from __future__ import annotations

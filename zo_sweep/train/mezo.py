@@ -16,6 +16,11 @@ restore after a perturbation gives back theta bit for bit, and the updates appli
 the starting weights. G is 2^-22 to 2^-23 of twice the block's largest weight, thousands of
 times finer than bf16's resolution: an update at lr 1e-6 is kept.
 
+On N ranks (a model sharded by FSDP2) each rank's optimizer holds the blocks its shards
+overlap, in part where a shard's edge cuts one, and perturbs and updates those rows only: the
+grid of a block held in parts is the whole block's (`grid_blocks`), and its noise is drawn
+whole and cut to the rows (noise.Block), so every rank's rows move as one rank's would.
+
 Speed comes from the noise draw, which dominates a step on the CPU (docs/performance.md): the
 blocks are independent, so they are drawn into reused per-worker buffers by several threads
 and redrawn bit-identically in every pass.
