@@ -15,7 +15,7 @@ import pytest
 from helpers import REPO_ROOT
 
 from zo_sweep import mezo_log, records
-from zo_sweep.errors import ConfigError
+from zo_sweep.records import TRAJECTORY_FILE
 from zo_sweep.train.checkpoint import PROGRESS_FILE
 from zo_sweep.train.cli import main
 from zo_sweep.train.distributed import Ranks
@@ -26,8 +26,7 @@ from zo_sweep.train.launch import (
     rendezvous_args,
     step_nodes,
 )
-from zo_sweep.train.sources import load_settings
-from zo_sweep.train.steppers import check_ranks
+from zo_sweep.train.trajectory import Trajectory
 
 LAUNCH_TIMEOUT = 240  # two ranks importing torch and transformers on a busy 2-core machine
 
@@ -160,6 +159,30 @@ def test_sigterm_then_the_same_command_goes_on_like_an_uninterrupted_run(
         assert result[key] == whole[key], key
 
 
+def test_mezo_stopped_on_two_ranks_goes_on_from_its_trajectory_like_one_rank(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Rank 0 alone writes the trajectory; each rank of the resumed run replays it onto its
+    own shards, and the run takes the steps of one rank never stopped."""
+    settings = {"trainer": "zo", "lr": 1e-3, "eps": 1e-2, "steps": 6, "checkpoint_steps": 2}
+    args = trainer_args(tiny_model_dir, tmp_path / "job", **settings)
+    stopped = launch(args, fault="0:4:sigterm")
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    saved = Trajectory.load(tmp_path / "job" / TRAJECTORY_FILE)
+    assert 2 <= saved.steps < 6
+    assert not (tmp_path / "job" / records.RESULT_FILE).exists()
+    went_on = launch(args)
+    assert went_on.returncode == 0, went_on.stderr[-3000:]
+    assert Trajectory.load(tmp_path / "job" / TRAJECTORY_FILE).steps == 6
+    assert main(trainer_args(tiny_model_dir, tmp_path / "whole", **settings)) == 0
+    assert_same_curve(tmp_path / "job", tmp_path / "whole")
+    result = records.read_result(tmp_path / "job")
+    whole = records.read_result(tmp_path / "whole")
+    assert result["world_size"] == 2 and result["zo_weights"] == whole["zo_weights"]
+    for key in ("best_dev", "best_step", "test_at_best", "final_dev", "steps_done"):
+        assert result[key] == whole[key], key
+
+
 def test_the_launcher_runs_the_trainer_on_each_node_of_a_slurm_job() -> None:
     command = rank_command(4, ["--config", "train.yaml"], python="python")
     assert command == [
@@ -191,10 +214,3 @@ def test_a_rank_takes_its_share_of_a_batch_in_order() -> None:
     shares = [Ranks(rank=rank, world=3).share(items) for rank in range(3)]
     assert shares == [[0, 1], [2, 3], [4, 5, 6]]
     assert [Ranks(rank=rank, world=2).share([9]) for rank in range(2)] == [[], [9]]
-
-
-def test_mezo_on_several_ranks_is_refused_before_any_model_loads() -> None:
-    config = load_settings(["--trainer", "zo", "--output-dir", "unused"], environ={})
-    with pytest.raises(ConfigError, match="zo runs on one device"):
-        check_ranks(config, Ranks(rank=0, world=2))
-    check_ranks(config, Ranks())

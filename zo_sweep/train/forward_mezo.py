@@ -12,7 +12,10 @@ The trainable weights stay in bf16 or fp16, as inference holds them: 2 bytes a p
   so replaying a trajectory (zo_sweep.train.trajectory) lands on the same bits.
 
 The noise is the same function of (seed, parameter name, position) as for fp32 masters
-(zo_sweep.train.noise): for one seed both designs perturb along the same direction.
+(zo_sweep.train.noise): for one seed both designs perturb along the same direction. On N ranks
+(a model sharded by FSDP2) the forwards perturb each weight as FSDP2 gathers it, whole, and
+each rank updates only the rows of its own shards, with the noise and the rounding's random
+bits of those rows of the full parameter: the update one rank makes to them.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ from zo_sweep.train.noise import (
     named_trainable,
     noise_of,
     parameter_key,
+    whole_block,
 )
 from zo_sweep.train.perturbed_forward import ForwardPerturbation
 from zo_sweep.train.rounding import stochastic_round
-from zo_sweep.train.spsa import SPSA, Closure, Update, ZOStep
+from zo_sweep.train.spsa import SPSA, Closure, Combine, Update, ZOStep, one_rank
 from zo_sweep.train.work_sizes import PERTURBED_SLAB
 
 HALF = (torch.bfloat16, torch.float16)
@@ -57,9 +61,14 @@ class ForwardPerturbedSGD(SPSA):
         block_size: int | None = None,
         slab_size: int | None = None,
         workers: int | None = None,
+        combine: Combine = one_rank,
     ) -> None:
         super().__init__(
-            lr=lr, eps=eps, weight_decay=weight_decay, num_perturbations=num_perturbations
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            num_perturbations=num_perturbations,
+            combine=combine,
         )
         named = named_trainable(model.named_parameters())
         if any(param.dtype not in HALF for _, param in named):
@@ -77,8 +86,9 @@ class ForwardPerturbedSGD(SPSA):
             for block in blocks_of(param.detach(), key, self.block_size)
         ]
         workers = min(workers or (torch.get_num_threads() if on_cpu else 1), len(self.blocks))
-        largest = max(block.numel for block in self.blocks)
-        self.workers = BlockWorkers(device, largest, workers)
+        # Room for a whole block of any parameter: the forward perturbs whole (gathered) weights.
+        largest = max(whole_block(param.shape, self.block_size) for param, _ in self.keys)
+        self.workers = BlockWorkers(device, largest, max(workers, 1))
         slab_size = slab_size or PERTURBED_SLAB["cpu" if on_cpu else "cuda"]
         self.perturbation = ForwardPerturbation(
             model, named, self.workers, self.block_size, slab_size
@@ -100,10 +110,10 @@ class ForwardPerturbedSGD(SPSA):
     def _probe(self, closure: Closure, seed: int) -> tuple[float, float]:
         """loss+ and the projected gradient; the stored weights are not touched."""
         with self.perturbation.applied(seed, self.eps):
-            loss_plus = float(closure())
+            plus = float(closure())
         with self.perturbation.applied(seed, -self.eps):
-            loss_minus = float(closure())
-        return loss_plus, (loss_plus - loss_minus) / (2.0 * self.eps)
+            minus = float(closure())
+        return self.projected(plus, minus)
 
     def apply_updates(self, updates: Sequence[Update]) -> None:
         """W <- round(W (1 - shrink) + sum of coefficient z(seed)), stochastically, in one pass."""
@@ -116,10 +126,8 @@ class ForwardPerturbedSGD(SPSA):
             if keep != 1.0:
                 values.mul_(keep)
             for update in updates:
-                noise = scratch.normal(block_seed(update.seed, block.key, block.index), block.numel)
-                values.add_(noise, alpha=update.coefficient)
-            seed = block_seed(rounding_seed, block.key, block.index, ROUNDING)
-            stochastic_round(values, scratch.random16(seed, block.numel), stored)
+                values.add_(block.noise(scratch, update.seed), alpha=update.coefficient)
+            stochastic_round(values, block.random16(scratch, rounding_seed), stored)
 
         self.workers.run(self.blocks, work)
 

@@ -16,6 +16,11 @@ restore after a perturbation gives back theta bit for bit, and the updates appli
 the starting weights. G is 2^-22 to 2^-23 of twice the block's largest weight, thousands of
 times finer than bf16's resolution: an update at lr 1e-6 is kept.
 
+On N ranks (a model sharded by FSDP2) each rank's optimizer holds the blocks its shards
+overlap, in part where a shard's edge cuts one, and perturbs and updates those rows only: the
+grid of a block held in parts is the whole block's (`grid_blocks`), and its noise is drawn
+whole and cut to the rows (noise.Block), so every rank's rows move as one rank's would.
+
 Speed comes from the noise draw, which dominates a step on the CPU (docs/performance.md): the
 blocks are independent, so they are drawn into reused per-worker buffers by several threads
 and redrawn bit-identically in every pass.
@@ -28,18 +33,19 @@ from collections.abc import Callable, Iterable, Sequence
 
 import torch
 
+from zo_sweep.train.held_rows import max_over_ranks
 from zo_sweep.train.noise import (
     Block,
     BlockWorkers,
     Scratch,
-    block_seed,
     blocks_of,
     default_block_size,
     named_trainable,
     noise_of,
     parameter_key,
+    row_blocks,
 )
-from zo_sweep.train.spsa import SPSA, Closure, Update, ZOStep
+from zo_sweep.train.spsa import SPSA, Closure, Combine, Update, ZOStep, one_rank
 
 FP32_BITS = 24  # significand bits: integers up to 2^24 are exact in fp32
 # Room on the grid: weights may grow to twice their start, perturbations reach 8 sigma.
@@ -50,11 +56,32 @@ GridBlock = tuple[Block, float]  # a block and its grid step G
 BlockPass = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], None]
 
 
-def grid_step(values: torch.Tensor, eps: float) -> float:
-    """The power of two G whose multiples hold every value the block will take, exactly."""
-    largest = float(values.abs().max())
+def grid_step(largest: float, eps: float) -> float:
+    """The power of two G whose multiples hold every value a block whose largest weight is
+    `largest` will take, exactly."""
     bound = GROWTH * largest + NOISE_SIGMAS * eps
     return 2.0 ** (math.ceil(math.log2(bound)) - (FP32_BITS - 1))
+
+
+def grid_blocks(
+    keys: Sequence[tuple[torch.Tensor, int]], block_size: int, eps: float
+) -> list[GridBlock]:
+    """The blocks this rank holds of each (parameter, key), each with its grid step, set by the
+    largest weight of the whole block: on N ranks a block cut by a shard's edge is held in
+    parts, whose largest are maximised over the ranks (one all-reduce of every block's, which
+    every rank numbers alike), so that each part is on the grid one rank gives the block."""
+    numbered, total = [], 0
+    for param, key in keys:
+        numbered += [(block, total + block.index) for block in blocks_of(param, key, block_size)]
+        total += len(row_blocks(param.shape, block_size))
+    device = keys[0][0].device
+    largest = torch.zeros(total, dtype=torch.float32, device=device)
+    if numbered:
+        slots = torch.tensor([slot for _, slot in numbered], device=device)
+        held = torch.stack([block.values().abs().max() for block, _ in numbered])
+        largest.index_copy_(0, slots, held.float())
+    maxima = max_over_ranks(largest, [param for param, _ in keys]).tolist()
+    return [(block, grid_step(maxima[slot], eps)) for block, slot in numbered]
 
 
 class ZerothOrderSGD(SPSA):
@@ -76,9 +103,14 @@ class ZerothOrderSGD(SPSA):
         num_perturbations: int = 1,
         block_size: int | None = None,
         workers: int | None = None,
+        combine: Combine = one_rank,
     ) -> None:
         super().__init__(
-            lr=lr, eps=eps, weight_decay=weight_decay, num_perturbations=num_perturbations
+            lr=lr,
+            eps=eps,
+            weight_decay=weight_decay,
+            num_perturbations=num_perturbations,
+            combine=combine,
         )
         named = named_trainable(params)
         if any(param.dtype != torch.float32 for _, param in named):
@@ -89,16 +121,13 @@ class ZerothOrderSGD(SPSA):
         device = named[0][1].device
         self.block_size = block_size or default_block_size(device)
         self.keys = [(param, parameter_key(name)) for name, param in named]
-        blocks = [
-            block
-            for param, key in self.keys
-            for block in blocks_of(param.detach(), key, self.block_size)
-        ]
-        self.blocks: list[GridBlock] = [(block, grid_step(block.values(), eps)) for block in blocks]
+        with torch.no_grad():
+            self.blocks = grid_blocks(self.keys, self.block_size, eps)
         self._snap_to_grid()
         on_cpu = device.type == "cpu"
-        workers = min(workers or (torch.get_num_threads() if on_cpu else 1), len(blocks))
-        self.workers = BlockWorkers(device, max(block.numel for block in blocks), workers)
+        workers = min(workers or (torch.get_num_threads() if on_cpu else 1), len(self.blocks))
+        largest = max((block.size for block, _ in self.blocks), default=1)
+        self.workers = BlockWorkers(device, largest, max(workers, 1))
 
     @torch.no_grad()
     def _snap_to_grid(self) -> None:
@@ -144,10 +173,9 @@ class ZerothOrderSGD(SPSA):
     def _probe(self, closure: Closure, seed: int) -> tuple[float, float]:
         """Leaves theta at theta - eps z; returns loss+ and the projected gradient."""
         self._noise_pass(seed, self._perturb(1))
-        loss_plus = float(closure())
+        plus = float(closure())
         self._noise_pass(seed, self._perturb(-2))
-        loss_minus = float(closure())
-        return loss_plus, (loss_plus - loss_minus) / (2.0 * self.eps)
+        return self.projected(plus, closure())
 
     def apply_updates(self, updates: Sequence[Update]) -> None:
         for update in updates:
@@ -218,8 +246,9 @@ class ZerothOrderSGD(SPSA):
     def _noise_pass(self, seed: int, apply: BlockPass) -> None:
         def work(item: GridBlock, scratch: Scratch) -> None:
             block, grid = item
-            noise = scratch.normal(block_seed(seed, block.key, block.index), block.numel)
-            apply(block.values(), noise, scratch.buffers[1][: block.numel], grid)
+            apply(
+                block.values(), block.noise(scratch, seed), scratch.buffers[1][: block.numel], grid
+            )
 
         self.workers.run(self.blocks, work)
 

@@ -27,6 +27,7 @@ from typing import TypeVar
 
 import torch
 
+from zo_sweep.train.held_rows import held_rows
 from zo_sweep.train.work_sizes import NOISE_BLOCK
 
 Item = TypeVar("Item")
@@ -56,6 +57,12 @@ def row_blocks(shape: Sequence[int], block_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + per_block, rows)) for start in range(0, rows, per_block)]
 
 
+def whole_block(shape: Sequence[int], block_size: int) -> int:
+    """The number of values in the largest block of a parameter of this (full) shape."""
+    start, stop = row_blocks(shape, block_size)[0]
+    return (stop - start) * (math.prod(shape[1:]) if len(shape) else 1)
+
+
 def as_rows(tensor: torch.Tensor) -> torch.Tensor:
     """The tensor as a 2-d view, one row per row of `row_blocks` (a vector's rows are its
     elements)."""
@@ -64,13 +71,18 @@ def as_rows(tensor: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Block:
-    """One block of a parameter: rows [start, stop) of `param`, whose noise key is `key`."""
+    """Block `index` of a parameter whose noise key is `key`, as far as `param` holds it: its
+    rows [start, stop) of `param` (the parameter, or a rank's shard of it), whose values are
+    the block's noise from its value `skip` on. The block's generator draws `drawn` values
+    (the whole block's), so a shard's part of a block gets the rows one rank would."""
 
     param: torch.Tensor
     key: int
     index: int
     start: int
     stop: int
+    skip: int = 0
+    drawn: int = 0  # 0: the block is whole in `param`
 
     def values(self, tensor: torch.Tensor | None = None) -> torch.Tensor:
         """The block's rows of `tensor` (default: the parameter itself), flat."""
@@ -80,12 +92,36 @@ class Block:
     def numel(self) -> int:
         return (self.stop - self.start) * as_rows(self.param).shape[1]
 
+    @property
+    def size(self) -> int:
+        """How many values the block's generators draw."""
+        return self.drawn or self.numel
+
+    def noise(self, scratch: Scratch, seed: int) -> torch.Tensor:
+        """The block's z for step seed `seed`, in the scratch's first buffer."""
+        drawn = scratch.normal(block_seed(seed, self.key, self.index), self.size)
+        return drawn[self.skip : self.skip + self.numel]
+
+    def random16(self, scratch: Scratch, seed: int) -> torch.Tensor:
+        """The random integers of the block's stochastic rounding for step seed `seed`."""
+        drawn = scratch.random16(block_seed(seed, self.key, self.index, ROUNDING), self.size)
+        return drawn[self.skip : self.skip + self.numel]
+
 
 def blocks_of(param: torch.Tensor, key: int, block_size: int) -> list[Block]:
-    return [
-        Block(param, key, index, start, stop)
-        for index, (start, stop) in enumerate(row_blocks(param.shape, block_size))
-    ]
+    """The blocks of `param` this rank holds: all of them, or those its shard overlaps (a
+    block cut by a shard's edge is held in part; a rank with no rows of it holds none)."""
+    held = held_rows(param)
+    row_numel = math.prod(held.shape[1:]) if len(held.shape) else 1
+    first_row, last_row = held.offset, held.offset + held.rows
+    blocks = []
+    for index, (first, last) in enumerate(row_blocks(held.shape, block_size)):
+        start, stop = max(first, first_row), min(last, last_row)
+        if start < stop:
+            skip, drawn = (start - first) * row_numel, (last - first) * row_numel
+            blocks.append(Block(held.local, key, index, start - first_row, stop - first_row,
+                                skip, drawn))  # fmt: skip
+    return blocks
 
 
 def named_trainable(

@@ -24,7 +24,6 @@ from zo_sweep.train.settings import (
     names_with_role,
 )
 from zo_sweep.train.sharded_model import load_sharded_run_model
-from zo_sweep.train.steppers import check_ranks
 from zo_sweep.train.tracker_stores import OUTPUT_DIR_TAG
 from zo_sweep.train.trackers import Tracker, open_tracker
 from zo_sweep.train.zo_weights import held_as
@@ -68,7 +67,6 @@ def train(config: TrainSettings) -> dict | None:
     device = pick_device(config.device)
     ranks = start_ranks(device)
     try:
-        check_ranks(config, ranks)
         tracker = open_run_tracker(config, out_dir) if ranks.main else None
         status = records.FAILED
         try:
@@ -105,9 +103,7 @@ def _train(
         num_eval=config.num_eval,
         seed=config.seed,
     )
-    # First-order runs on N ranks shard the model; MeZO's sharding comes with its own noise.
-    sharded = ranks.grouped and config.trainer != "zo"
-    if sharded:
+    if ranks.grouped:  # N ranks: each holds its shards of the model
         model, tokenizer = load_sharded_run_model(config, device, ranks)
     else:
         model, tokenizer = load_run_model(config, device)

@@ -6,7 +6,9 @@ stepper exists (weights, optimizer, best state and the outcome at the checkpoint
 `save` after a step, and `close` when the loop ends.
 
 MeZO's trajectory (trajectory.py) is a few numbers a step, saved whenever the loop ends, and
-rebuilds the weights by replay: a SIGTERM anywhere is safe. A first-order run writes its
+rebuilds the weights by replay: a SIGTERM anywhere is safe. On N ranks every rank records the
+same steps and rank 0 writes them; a resumed run's ranks each replay them onto their own
+shards (the updates of a sharded optimizer touch only its rows). A first-order run writes its
 weights in place during a step and, on N ranks, saves them together (checkpoint.py): it is
 `stoppable`, SIGTERM being acted on between steps (preemption.py); its checkpoint goes once
 the run has no step left to redo.
@@ -51,8 +53,8 @@ class TrajectoryCheckpoints:
 
     stoppable = False
 
-    def __init__(self, out_dir: Path, config: TrainSettings) -> None:
-        self.path, self.config = out_dir / TRAJECTORY_FILE, config
+    def __init__(self, out_dir: Path, config: TrainSettings, ranks: Ranks) -> None:
+        self.path, self.config, self.ranks = out_dir / TRAJECTORY_FILE, config, ranks
         earlier = load_matching(out_dir, config)
         if earlier is not None and earlier.progress.get("status", records.OK) != records.OK:
             earlier = None  # a diverged run is not continued
@@ -77,7 +79,8 @@ class TrajectoryCheckpoints:
 
     def save(self, outcome: dict[str, Any], pending_losses: list[float]) -> None:
         self.trajectory.progress = outcome
-        self.trajectory.save(self.path)
+        if self.ranks.main:  # every rank records the same steps; one writes them
+            self.trajectory.save(self.path)
 
     def close(self, outcome: dict[str, Any], *, finished: bool) -> None:
         self.save(outcome, [])
@@ -120,5 +123,5 @@ def open_checkpoints(config: TrainSettings, out_dir: Path, ranks: Ranks) -> Chec
     if config.checkpoint_steps == 0:
         return None
     if config.trainer == "zo":
-        return TrajectoryCheckpoints(out_dir, config)
+        return TrajectoryCheckpoints(out_dir, config, ranks)
     return StateCheckpoints(out_dir, config, ranks)

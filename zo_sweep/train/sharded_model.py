@@ -27,6 +27,7 @@ from zo_sweep.train.model import (
 )
 from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.sharding import shard_model
+from zo_sweep.train.zo_weights import trains_in_forward_dtype
 
 BROADCAST = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
 
@@ -75,7 +76,9 @@ def _skeleton(settings: TrainSettings, compute: torch.dtype) -> PreTrainedModel:
     adapters where the run trains them."""
     source = resolve_model_path(settings.model)
     config = AutoConfig.from_pretrained(source)
-    dtype = storage_dtype(compute, lora=settings.lora)
+    # What rank 0 loads (model.load_run_model): MeZO's weights may be held in the forward's dtype.
+    masters = not trains_in_forward_dtype(settings, compute)
+    dtype = storage_dtype(compute, lora=settings.lora, masters=masters)
     with init_empty_weights(include_buffers=False):
         model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation="sdpa")
     model.tie_weights()  # what init_empty_weights leaves untied (from_pretrained ties them)
@@ -87,6 +90,7 @@ def _skeleton(settings: TrainSettings, compute: torch.dtype) -> PreTrainedModel:
             alpha=settings.alpha,
             dropout=settings.lora_dropout,
             targets=settings.targets,
+            masters=masters,
         )
     return model
 

@@ -15,6 +15,13 @@ from dataclasses import dataclass
 import torch
 
 Closure = Callable[[], torch.Tensor | float]
+# The probes' losses summed over the ranks that share the batch (zo_sweep.train.distributed's
+# `Ranks.sum`): each rank's closure returns its weighted share of the batch's loss.
+Combine = Callable[[Sequence[float]], list[float]]
+
+
+def one_rank(losses: Sequence[float]) -> list[float]:
+    return [float(loss) for loss in losses]
 
 
 @dataclass(frozen=True)
@@ -41,12 +48,27 @@ class SPSA:
     weights = ""
 
     def __init__(
-        self, *, lr: float, eps: float, weight_decay: float, num_perturbations: int
+        self,
+        *,
+        lr: float,
+        eps: float,
+        weight_decay: float,
+        num_perturbations: int,
+        combine: Combine = one_rank,
     ) -> None:
         if num_perturbations < 1:
             raise ValueError("num_perturbations must be at least 1")
         self.lr, self.eps, self.weight_decay = lr, eps, weight_decay
         self.num_perturbations = num_perturbations
+        self.combine = combine
+
+    def projected(
+        self, plus: torch.Tensor | float, minus: torch.Tensor | float
+    ) -> tuple[float, float]:
+        """loss+ and the projected gradient of one probe, from this rank's two losses: one
+        all-reduce of both on N ranks, so that every rank gets the same."""
+        loss_plus, loss_minus = self.combine([float(plus), float(minus)])
+        return loss_plus, (loss_plus - loss_minus) / (2.0 * self.eps)
 
     def perturbation_seeds(self, seed: int) -> list[int]:
         if self.num_perturbations == 1:

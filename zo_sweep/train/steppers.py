@@ -8,13 +8,11 @@ A first-order step on N ranks splits each micro-batch into the ranks' shares; ea
 weighs its share's loss by its part of what the micro-batch's loss averages over, so the
 ranks' losses and gradients sum to one rank's (FSDP2 sums the gradients: sharding.py).
 
-MeZO on N ranks (to come with its sharded weights) fits the same seam: each rank perturbs and
-updates only its own shards, with noise defined per block of rows of each parameter and keyed
-by (step seed, parameter, block), so that a shard draws the noise of its rows whatever the
-number of ranks (FSDP2 shards along rows); its two forwards run under no_grad (FSDP2 cannot
-gather weights under inference_mode) on the rank's weighted share of the batch, and one
-`ranks.sum([loss_plus, loss_minus])` gives every rank the batch's two losses, hence the same
-projected gradient and the same update.
+A MeZO step on N ranks runs its two forwards on the rank's weighted share of the batch, the
+same way (a rank's share of the step's loss), and one `ranks.sum([loss_plus, loss_minus])` gives
+every rank the batch's two losses, hence the same projected gradient and the same update of
+its own shards (zo_weights.py). The forwards run under no_grad when the model is sharded
+(FSDP2 cannot gather weights under inference_mode), under inference_mode otherwise.
 """
 
 from __future__ import annotations
@@ -25,11 +23,11 @@ from typing import Protocol
 
 import torch
 
-from zo_sweep.errors import ConfigError
 from zo_sweep.train.distributed import Ranks
 from zo_sweep.train.model import trainable_parameters
 from zo_sweep.train.scoring import Encoded, collate, loss_count, training_loss
 from zo_sweep.train.settings import TrainSettings
+from zo_sweep.train.sharding import is_sharded
 from zo_sweep.train.trajectory import Trajectory
 from zo_sweep.train.zo_weights import make_zo_optimizer
 
@@ -46,22 +44,24 @@ class ZerothOrderStepper:
     ) -> None:
         self.model, self.config, self.objective, self.pad_id = model, config, objective, pad_id
         self.ranks = ranks or Ranks()
-        check_ranks(config, self.ranks)
         self.device = next(model.parameters()).device
         # Dropout would make the + and - passes see different networks: SPSA needs eval mode.
         model.eval()
-        self.optimizer = make_zo_optimizer(model, config)
+        self.optimizer = make_zo_optimizer(model, config, self.ranks.sum)
         self.trajectory: Trajectory | None = None  # when set, every step is recorded in it
 
     def set_lr(self, lr: float) -> None:
         self.optimizer.lr = lr
 
     def step(self, items: Sequence[Encoded], step: int) -> float:
-        batch = collate(items, self.pad_id, self.device)
+        share, weight = rank_share(self.ranks, items, self.objective)
+        batch = collate(share, self.pad_id, self.device)
+        no_grad = torch.no_grad if is_sharded(self.model) else torch.inference_mode
 
-        @torch.inference_mode()
-        def closure() -> torch.Tensor:
-            return training_loss(self.model, batch, self.objective, self.config.score)
+        def closure() -> float:
+            with no_grad():
+                loss = training_loss(self.model, batch, self.objective, self.config.score)
+            return float(loss) * weight
 
         # The step's noise seed depends on the run's seed and the step only: a rerun draws
         # exactly the same perturbations.
@@ -100,7 +100,7 @@ class FirstOrderStepper:
         total = 0.0
         for start in range(0, len(items), micro):
             chunk = items[start : start + micro]
-            share, weight = self._share(chunk, len(chunk) / len(items))
+            share, weight = rank_share(self.ranks, chunk, self.objective, len(chunk) / len(items))
             batch = collate(share, self.pad_id, self.device)
             loss = training_loss(self.model, batch, self.objective, self.config.score)
             (loss * weight).backward()
@@ -110,25 +110,18 @@ class FirstOrderStepper:
             self.optimizer.step()
         return total
 
-    def _share(self, chunk: Sequence[Encoded], part: float) -> tuple[list[Encoded], float]:
-        """This rank's share of a micro-batch that is `part` of the step's loss, and its
-        weight: the share's part of what the micro-batch's loss averages over. A rank left
-        without examples (fewer than ranks) runs one at weight 0: every rank must run every
-        forward and backward, in which FSDP2 gathers and reduces with all of them."""
-        share = self.ranks.share(chunk)
-        if not share:
-            return list(chunk[:1]), 0.0
-        count = loss_count(share, self.objective) / loss_count(chunk, self.objective)
-        return share, part * count
 
-
-def check_ranks(config: TrainSettings, ranks: Ranks) -> None:
-    """Refuse, before a model is loaded, a method that cannot run on this many ranks yet."""
-    if config.trainer == "zo" and ranks.world > 1:
-        raise ConfigError(
-            f"{config.method} runs on one device: MeZO over {ranks.world} ranks is not built "
-            "yet (use devices_per_job=1)"
-        )
+def rank_share(
+    ranks: Ranks, chunk: Sequence[Encoded], objective: str, part: float = 1.0
+) -> tuple[list[Encoded], float]:
+    """This rank's share of a (micro-)batch that is `part` of the step's loss, and its weight:
+    the share's part of what the batch's loss averages over. A rank left without examples
+    (fewer than ranks) runs one at weight 0: every rank must run every forward (and
+    backward), in which FSDP2 gathers (and reduces) with all of them."""
+    share = ranks.share(chunk)
+    if not share:
+        return list(chunk[:1]), 0.0
+    return share, part * loss_count(share, objective) / loss_count(chunk, objective)
 
 
 def make_stepper(

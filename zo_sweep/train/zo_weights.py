@@ -20,6 +20,7 @@ import torch
 from zo_sweep.train.forward_mezo import ForwardPerturbedSGD
 from zo_sweep.train.mezo import ZerothOrderSGD
 from zo_sweep.train.settings import FP32_MASTERS, INFERENCE
+from zo_sweep.train.spsa import Combine, one_rank
 
 if TYPE_CHECKING:
     from zo_sweep.train.settings import TrainSettings
@@ -40,16 +41,19 @@ def held_as(model: torch.nn.Module) -> str:
 
 
 def make_zo_optimizer(
-    model: torch.nn.Module, settings: TrainSettings
+    model: torch.nn.Module, settings: TrainSettings, combine: Combine = one_rank
 ) -> ZerothOrderSGD | ForwardPerturbedSGD:
     """MeZO's optimizer for the model's trainable weights: fp32 ones on the exact grid, half
-    precision ones perturbed in the forward and rounded stochastically."""
+    precision ones perturbed in the forward and rounded stochastically. On N ranks (a model
+    sharded by FSDP2) each rank's optimizer perturbs and updates the rows of its own shards,
+    and `combine` sums the ranks' losses."""
     named = [(name, param) for name, param in model.named_parameters() if param.requires_grad]
     options = {
         "lr": settings.lr,
         "eps": settings.eps,
         "weight_decay": settings.wd,
         "num_perturbations": settings.n_perturb,
+        "combine": combine,
     }
     if held_as(model) == FP32_MASTERS:
         return ZerothOrderSGD(named, **options)
