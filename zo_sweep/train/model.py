@@ -206,13 +206,20 @@ def load_run_model(
         masters=masters,
         sharded=sharded,
     )
-    if settings.lora:
-        model = add_lora(
-            model,
-            rank=settings.rank,
-            alpha=settings.alpha,
-            dropout=settings.lora_dropout,
-            targets=settings.targets,
-            masters=masters,
-        )
-    return model, tokenizer
+    return with_run_adapters(model, settings, masters=masters), tokenizer
+
+
+def with_run_adapters(
+    model: PreTrainedModel, settings: TrainSettings, *, masters: bool
+) -> PreTrainedModel:
+    """The model with the LoRA adapters its settings train, if any."""
+    if not settings.lora:
+        return model
+    return add_lora(
+        model,
+        rank=settings.rank,
+        alpha=settings.alpha,
+        dropout=settings.lora_dropout,
+        targets=settings.targets,
+        masters=masters,
+    )

@@ -19,11 +19,11 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTra
 
 from zo_sweep.train.distributed import Ranks
 from zo_sweep.train.model import (
-    add_lora,
     load_run_model,
     pick_dtype,
     resolve_model_path,
     storage_dtype,
+    with_run_adapters,
 )
 from zo_sweep.train.settings import TrainSettings
 from zo_sweep.train.sharding import shard_model
@@ -83,16 +83,7 @@ def _skeleton(settings: TrainSettings, compute: torch.dtype) -> PreTrainedModel:
         model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation="sdpa")
     model.tie_weights()  # what init_empty_weights leaves untied (from_pretrained ties them)
     model.config.use_cache = False
-    if settings.lora:
-        model = add_lora(
-            model,
-            rank=settings.rank,
-            alpha=settings.alpha,
-            dropout=settings.lora_dropout,
-            targets=settings.targets,
-            masters=masters,
-        )
-    return model
+    return with_run_adapters(model, settings, masters=masters)
 
 
 def _tokenizer(model_id: str) -> AutoTokenizer:
