@@ -98,6 +98,13 @@ def test_a_job_that_cannot_fit_its_gpus_is_refused_before_any_starts(tmp_path: P
     assert not list((tmp_path / "out").rglob("command.sh")), "no job may start"
     on_cpu = run_sweep("-m", "method=fo_full", *llama, "device=cpu", "dry_run=true", out)
     assert on_cpu.returncode == 0, on_cpu.stderr
+    # A dry run shows every job's plan, then refuses with the same line.
+    dry = run_sweep("-m", "method=zo,fo_full", *llama, "dry_run=true", out)
+    assert dry.returncode == 2
+    assert "llama70b zo (inference memory): " in dry.stdout and "fits 80 GB GPUs" in dry.stdout
+    assert "does not fit 80 GB GPUs" in dry.stdout
+    (refusal,) = dry.stderr.strip().splitlines()
+    assert refusal == line.replace("error: job method=fo_full: ", "error: ")
 
 
 FAKE_NVIDIA_SMI = """#!/bin/sh

@@ -95,6 +95,8 @@ def main() -> None:
         if message is None:
             raise
         _exit_bad_input(message)
+    if OUTCOME.refusals:
+        _exit_bad_input(OUTCOME.refusals[0])
     sys.exit(EXIT_FAILED_JOBS if OUTCOME.failing_jobs else 0)
 
 

@@ -25,7 +25,7 @@ from zo_sweep.jobdir.config import RowProblem, config_fields, read_config
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.progress_table import cut, layout, shorten_start
 from zo_sweep.train.architecture import Architecture, model_architecture
-from zo_sweep.train.gpu_fit import fits, gb, job_shape, plan_line, planning_gpu_bytes
+from zo_sweep.train.gpu_fit import fit_problem, fits, gb, job_shape, plan_line, planning_gpu_bytes
 from zo_sweep.train.memory_plan import MemoryPlan, plan_memory
 from zo_sweep.train.settings import TrainSettings
 
@@ -44,6 +44,7 @@ class PlannedJob:
     name: str
     cells: dict[str, str]
     plan: MemoryPlan | None
+    architecture: Architecture | None = None
 
 
 def dry_run_lines(root: Path, gpu_memory_gb: float, width: int | None = None) -> list[str]:
@@ -57,6 +58,19 @@ def dry_run_lines(root: Path, gpu_memory_gb: float, width: int | None = None) ->
     jobs = [_planned(job_dir, job_dir.name) for job_dir in job_dirs]
     table = _table(jobs, "job", gpu_bytes, width)
     return table + _plan_lines(jobs, gpu_bytes, gpu_source)
+
+
+def refusals(root: Path, gpu_memory_gb: float) -> list[str]:
+    """The line the real sweep would refuse each kind of job under root by, once each."""
+    gpu_bytes, _ = planning_gpu_bytes(gpu_memory_gb)
+    lines: dict[str, None] = {}
+    for job_dir in sweep_status.job_dirs(root):
+        job = _planned(job_dir, job_dir.name)
+        if job.plan is not None and job.architecture is not None:
+            problem = fit_problem(job.cells["model"], job.architecture, job.plan.shape, gpu_bytes)
+            if problem is not None:
+                lines[problem] = None
+    return list(lines)
 
 
 def _planned(job_dir: Path, name: str) -> PlannedJob:
@@ -77,7 +91,7 @@ def _planned(job_dir: Path, name: str) -> PlannedJob:
         plan = plan_memory(architecture, job_shape(settings, devices=_devices(config, model)))
     except ValueError:  # a method the plan does not know (a script of one's own)
         plan = None
-    return PlannedJob(name, cells, plan)
+    return PlannedJob(name, cells, plan, architecture)
 
 
 def _devices(config: dict[str, Any], model: dict[str, Any]) -> int:

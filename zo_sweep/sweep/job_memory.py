@@ -34,6 +34,7 @@ class Placement:
     gpu_memory_gb: float
     on_cpu: bool  # `gpus: []` hides every GPU from the job
     own_trainer: bool  # not a script of your own
+    dry_run: bool  # a plan only: the dry run shows a job that would not fit, and exits 2
 
     @classmethod
     def of(cls, cfg: DictConfig) -> Placement:
@@ -45,6 +46,7 @@ class Placement:
             gpu_memory_gb=float(cfg.get("gpu_memory_gb") or 80),
             on_cpu=isinstance(cfg.get("gpus"), ListConfig | list) and not cfg.get("gpus"),
             own_trainer=OmegaConf.select(cfg, "method.script", default=None) is None,
+            dry_run=bool(cfg.get("dry_run")),
         )
 
 
@@ -71,9 +73,10 @@ def memory_problem(placement: Placement, settings: TrainSettings) -> str | None:
 
 
 def check_memory(placement: Placement, settings: TrainSettings) -> None:
-    """ConfigError (the plan's one line) for a job that cannot fit its GPUs."""
+    """ConfigError (the plan's one line) for a job that cannot fit its GPUs; a dry run goes on
+    to show every job's plan, and refuses at its end (zo_sweep.sweep.dry_run)."""
     problem = memory_problem(placement, settings)
-    if problem is not None:
+    if problem is not None and not placement.dry_run:
         raise ConfigError(problem)
 
 

@@ -19,6 +19,8 @@ class SweepOutcome:
     # How each job ended as it told the sweep, by its folder (absolute): the tally's first word
     # on it, whatever its folder still says (zo_sweep.sweep.status).
     returned: dict[str, str] = field(default_factory=dict)
+    # What a dry run found that the real sweep would refuse: one line each.
+    refusals: list[str] = field(default_factory=list)
 
 
 OUTCOME = SweepOutcome()
