@@ -23,6 +23,10 @@ needs_trainer = pytest.mark.skipif(
 )
 
 
+# One worker runs the module, so its module-scoped fixture runs once.
+pytestmark = pytest.mark.xdist_group("summary_sweep")
+
+
 def tiny_sweep(root: Path, model_dir: Path, *extra: str) -> str:
     """Run the sweep; returns its standard output."""
     done = run_sweep(

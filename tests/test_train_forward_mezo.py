@@ -33,6 +33,10 @@ from zo_sweep.train.zo_weights import make_zo_optimizer
 WORDS = ["awful", "lovely", "dull", "great"]
 
 
+# One worker runs the module, so its module-scoped fixture runs once.
+pytestmark = pytest.mark.xdist_group("forward_mezo")
+
+
 @pytest.fixture(scope="module")
 def tied_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny Llama with its embedding and LM head tied, as SmolLM2's are."""

@@ -29,6 +29,10 @@ BF16_LOSSES = 1e-3
 FP32_LOSSES = 1e-6
 
 
+# One worker runs the module, so its module-scoped fixture runs once.
+pytestmark = pytest.mark.xdist_group("mezo_ranks")
+
+
 @pytest.fixture(scope="module")
 def runs(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """Each case's record on 2 ranks and on 1: losses, weights, replayed weights, trajectory."""
