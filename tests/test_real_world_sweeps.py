@@ -154,12 +154,12 @@ def test_their_own_script_through_method_cwd_and_args_shows_its_metrics(tmp_path
         assert row.get("test_at_best", row.get("test_mean")) == 0.61
 
 
-@pytest.mark.slow
-def test_the_embedded_model_runs_all_six_tasks_of_their_data_tree(
-    tree: Path, tmp_path: Path
+def test_a_sweep_over_all_six_tasks_of_their_data_tree_is_all_ok(
+    tree: Path, tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     done = run_sweep(
-        "method=zo", f"data.root={tree / 'Data/original'}", "-m", f"task={','.join(SIX_TASKS)}",
+        f"model.id={tiny_model_dir}", "model.name=tiny", "method=zo",
+        f"data.root={tree / 'Data/original'}", "-m", f"task={','.join(SIX_TASKS)}",
         "steps=1", "num_train=4", "num_dev=2", "num_eval=2", "eval_steps=1", "bs=2",
         f"output_root={tmp_path}", timeout=900,
     )  # fmt: skip
