@@ -55,11 +55,11 @@ def _rows(root: Path) -> dict[str, dict[str, Any]]:
 def _sweep(tiny_model_dir: Path, root: Path, *extra: str) -> subprocess.Popen[str]:
     return start_sweep(
         f"model.id={tiny_model_dir}", "model.name=tiny", "task=sst2", "method=zo",
-        "-m", "lr=1e-4,1e-5", "seed=1", *TINY_RUN, f"output_root={root}", *extra,
+        "-m", "lr=1e-4,1e-5", "seed=0,1", *TINY_RUN, f"output_root={root}", *extra,
     )  # fmt: skip
 
 
-def test_a_sweep_leaves_the_records_the_base_scripts_left(
+def test_a_four_job_sweep_leaves_the_records_the_base_scripts_left(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     direct, old = tmp_path / "direct", tmp_path / "old"
@@ -70,9 +70,10 @@ def test_a_sweep_leaves_the_records_the_base_scripts_left(
     for sweep in sweeps:
         out, err = sweep.communicate(timeout=600)
         assert sweep.returncode == 0, err[-3000:]
-        assert "2 jobs: 2 ok" in out
+        assert "4 jobs: 4 ok" in out
     new_results, old_results = job_results(direct), job_results(old)
-    assert sorted(new_results) == ["lr=0.0001", "lr=1e-05"]
+    assert sorted(new_results) == ["lr=0.0001,seed=0", "lr=0.0001,seed=1", "lr=1e-05,seed=0",
+                                   "lr=1e-05,seed=1"]  # fmt: skip
     for name, result in new_results.items():
         assert _same_run(result) == _same_run(old_results[name])
         assert "-m zo_sweep.train --config" in result["command"]
