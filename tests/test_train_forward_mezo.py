@@ -170,12 +170,13 @@ def test_stochastic_rounding_is_unbiased_and_keeps_what_the_dtype_holds(dtype) -
     scratch = Scratch(torch.device("cpu"), count, 1)
     for fraction in (0.1, 0.5, 0.93):
         for sign in (1, -1):
-            value = sign * (low.double() + fraction * (high.double() - low.double()))
+            value = sign * float(low.double() + fraction * (high.double() - low.double()))
             out = torch.empty(count, dtype=dtype)
             stochastic_round(torch.full((count,), value), scratch.random16(3, count), out)
             assert set(out.abs().unique().tolist()) == {low.item(), high.item()}
             # The mean of 16384 roundings: one sigma is at most 0.004 of a unit.
-            assert float(out.double().mean()) == pytest.approx(value, abs=0.02 * float(high - low))
+            unit = float(high.double() - low.double())
+            assert float(out.double().mean()) == pytest.approx(value, abs=0.02 * unit)
     exact = torch.linspace(-2, 2, 101).to(dtype)
     out = torch.empty_like(exact)
     stochastic_round(exact.float(), scratch.random16(5, exact.numel()), out)
