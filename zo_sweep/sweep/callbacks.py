@@ -22,7 +22,7 @@ from zo_sweep.sweep import command_line_checks
 from zo_sweep.sweep import status as sweep_status
 from zo_sweep.sweep.budget import budget_lines, local_gpu_memory_mb
 from zo_sweep.sweep.console_log import open_sweep_log, verbose_requested
-from zo_sweep.sweep.dry_run import dry_run_lines, refusals
+from zo_sweep.sweep.dry_run import dry_run_report
 from zo_sweep.sweep.folders import check_folder_names, claim_fresh_folder, constant_keys
 from zo_sweep.sweep.outcome import OUTCOME
 from zo_sweep.sweep.progress import ProgressWatcher
@@ -122,8 +122,8 @@ class SweepTally(Callback):
         if config.get("dry_run"):
             width = shutil.get_terminal_size().columns - 1 if sys.stdout.isatty() else None
             gpu_memory_gb = float(config.get("gpu_memory_gb") or 80)
-            print("\n".join(dry_run_lines(root, gpu_memory_gb, width)), flush=True)
-            OUTCOME.refusals = refusals(root, gpu_memory_gb)
+            lines, OUTCOME.refusals = dry_run_report(root, gpu_memory_gb, width)
+            print("\n".join(lines), flush=True)
 
     @staticmethod
     def _budget(config: DictConfig, root: Path) -> None:

@@ -47,25 +47,25 @@ class PlannedJob:
     architecture: Architecture | None = None
 
 
-def dry_run_lines(root: Path, gpu_memory_gb: float, width: int | None = None) -> list[str]:
-    """The table of the jobs under root (fitted to width), then each kind of job's plan."""
+def dry_run_report(
+    root: Path, gpu_memory_gb: float, width: int | None = None
+) -> tuple[list[str], list[str]]:
+    """The table of the jobs under root (fitted to width), then each kind of job's plan; and
+    the line the real sweep would refuse each kind of job by, once each."""
     job_dirs = sweep_status.job_dirs(root)
     if not job_dirs:
-        return []
+        return [], []
     gpu_bytes, gpu_source = planning_gpu_bytes(gpu_memory_gb)
     # The model, task, method and data have columns: a job's own folder (its varied keys)
     # tells it from the others of its cell.
     jobs = [_planned(job_dir, job_dir.name) for job_dir in job_dirs]
     table = _table(jobs, "job", gpu_bytes, width)
-    return table + _plan_lines(jobs, gpu_bytes, gpu_source)
+    return table + _plan_lines(jobs, gpu_bytes, gpu_source), _refusals(jobs, gpu_bytes)
 
 
-def refusals(root: Path, gpu_memory_gb: float) -> list[str]:
-    """The line the real sweep would refuse each kind of job under root by, once each."""
-    gpu_bytes, _ = planning_gpu_bytes(gpu_memory_gb)
+def _refusals(jobs: list[PlannedJob], gpu_bytes: float) -> list[str]:
     lines: dict[str, None] = {}
-    for job_dir in sweep_status.job_dirs(root):
-        job = _planned(job_dir, job_dir.name)
+    for job in jobs:
         if job.plan is not None and job.architecture is not None:
             problem = fit_problem(job.cells["model"], job.architecture, job.plan.shape, gpu_bytes)
             if problem is not None:

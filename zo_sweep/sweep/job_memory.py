@@ -20,7 +20,7 @@ from zo_sweep.sweep.gpu_slots import AUTO
 from zo_sweep.train import gpu_fit
 from zo_sweep.train.architecture import Architecture, model_architecture
 from zo_sweep.train.gpu_fit import fit_problem, job_shape, jobs_per_gpu_that_fit
-from zo_sweep.train.memory_plan import FP32_MASTERS, JobShape, plan_memory
+from zo_sweep.train.memory_plan import JobShape, plan_memory
 from zo_sweep.train.settings import TrainSettings
 
 
@@ -55,9 +55,7 @@ def job_plan(placement: Placement, settings: TrainSettings) -> tuple[Architectur
     architecture = model_architecture(settings.model, params=placement.params)
     if architecture is None:
         return None
-    # MeZO's weights as the trainer holds them (settings.zo_weights where it says so).
-    precision = getattr(settings, "zo_weights", FP32_MASTERS)
-    shape = job_shape(settings, devices=placement.devices, precision=precision)
+    shape = job_shape(settings, devices=placement.devices)  # MeZO's precision: its zo_weights
     return architecture, shape
 
 
