@@ -36,6 +36,7 @@ from zo_sweep.train.noise import (
     noise_of,
     parameter_key,
     whole_block,
+    worker_count,
 )
 from zo_sweep.train.perturbed_forward import ForwardPerturbation
 from zo_sweep.train.rounding import stochastic_round
@@ -85,10 +86,11 @@ class ForwardPerturbedSGD(SPSA):
             for param, key in self.keys
             for block in blocks_of(param.detach(), key, self.block_size)
         ]
-        workers = min(workers or (torch.get_num_threads() if on_cpu else 1), len(self.blocks))
         # Room for a whole block of any parameter: the forward perturbs whole (gathered) weights.
         largest = max(whole_block(param.shape, self.block_size) for param, _ in self.keys)
-        self.workers = BlockWorkers(device, largest, max(workers, 1))
+        self.workers = BlockWorkers(
+            device, largest, worker_count(device, workers, len(self.blocks))
+        )
         slab_size = slab_size or PERTURBED_SLAB["cpu" if on_cpu else "cuda"]
         self.perturbation = ForwardPerturbation(
             model, named, self.workers, self.block_size, slab_size

@@ -44,6 +44,7 @@ from zo_sweep.train.noise import (
     noise_of,
     parameter_key,
     row_blocks,
+    worker_count,
 )
 from zo_sweep.train.spsa import SPSA, Closure, Combine, Update, ZOStep, one_rank
 
@@ -124,10 +125,10 @@ class ZerothOrderSGD(SPSA):
         with torch.no_grad():
             self.blocks = grid_blocks(self.keys, self.block_size, eps)
         self._snap_to_grid()
-        on_cpu = device.type == "cpu"
-        workers = min(workers or (torch.get_num_threads() if on_cpu else 1), len(self.blocks))
         largest = max((block.size for block, _ in self.blocks), default=1)
-        self.workers = BlockWorkers(device, largest, max(workers, 1))
+        self.workers = BlockWorkers(
+            device, largest, worker_count(device, workers, len(self.blocks))
+        )
 
     @torch.no_grad()
     def _snap_to_grid(self) -> None:

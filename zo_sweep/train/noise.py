@@ -50,6 +50,13 @@ def default_block_size(device: torch.device) -> int:
     return NOISE_BLOCK["cpu" if device.type == "cpu" else "cuda"]
 
 
+def worker_count(device: torch.device, requested: int | None, blocks: int) -> int:
+    """Threads that draw blocks: as asked, else one per core on the CPU and one on a GPU; never
+    more than there are blocks, at least one."""
+    default = torch.get_num_threads() if device.type == "cpu" else 1
+    return max(min(requested or default, blocks), 1)
+
+
 def row_blocks(shape: Sequence[int], block_size: int) -> list[tuple[int, int]]:
     """The blocks of a parameter of this (full) shape: [start, stop) ranges of its rows."""
     rows = shape[0] if len(shape) else 1
